@@ -1,0 +1,20 @@
+# Every target delegates to a script under hack/.
+.PHONY: build test generate verify deps run
+
+build:
+	hack/build.sh
+
+test:
+	hack/test.sh
+
+generate:
+	hack/update-codegen.sh
+
+verify:
+	hack/verify-all.sh
+
+deps:
+	hack/install-deps.sh
+
+run:
+	hack/local-up.sh

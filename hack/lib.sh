@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Shared by the hack/ scripts: repo root, Go flags and the version stamp.
+set -euo pipefail
+
+SKIFF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SKIFF_ROOT
+SKIFF_VERSION="${SKIFF_VERSION:-$(cat "${SKIFF_ROOT}/VERSION")}"
+export PATH="/usr/local/go/bin:${PATH}"
+
+skiff::ldflags() {
+	local pkg=github.com/skiff-dev/skiff/internal/version
+	local commit tree date
+	commit="$(git -C "${SKIFF_ROOT}" rev-parse HEAD 2>/dev/null || true)"
+	tree=clean
+	if [ -n "$(git -C "${SKIFF_ROOT}" status --porcelain 2>/dev/null)" ]; then tree=dirty; fi
+	date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "-X ${pkg}.skiffVersion=${SKIFF_VERSION} -X ${pkg}.gitCommit=${commit} -X ${pkg}.gitTreeState=${tree} -X ${pkg}.buildDate=${date}"
+}
