@@ -14,5 +14,10 @@ skiff::ldflags() {
 	tree=clean
 	if [ -n "$(git -C "${SKIFF_ROOT}" status --porcelain 2>/dev/null)" ]; then tree=dirty; fi
 	date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "-X ${pkg}.skiffVersion=${SKIFF_VERSION} -X ${pkg}.gitCommit=${commit} -X ${pkg}.gitTreeState=${tree} -X ${pkg}.buildDate=${date}"
+	# component-base's version is what kubectl (built in) reports as its
+	# client version; it carries the same semver as the server.
+	local base=k8s.io/component-base/version
+	local kube="v1.37.2+skiff.${SKIFF_VERSION//+/.}"
+	echo "-X ${pkg}.skiffVersion=${SKIFF_VERSION} -X ${pkg}.gitCommit=${commit} -X ${pkg}.gitTreeState=${tree} -X ${pkg}.buildDate=${date}" \
+		"-X ${base}.gitVersion=${kube} -X ${base}.gitMajor=1 -X ${base}.gitMinor=37 -X ${base}.gitCommit=${commit} -X ${base}.gitTreeState=${tree} -X ${base}.buildDate=${date}"
 }

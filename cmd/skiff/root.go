@@ -19,7 +19,14 @@ func newRootCommand() *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(
+		newVersionCommand(),
+		newAPIServerCommand(),
+		newKubeAPIServerCommand(),
+		newEtcdCommand(),
+		newKubectlCommand(),
+		newEnvtestAssetsCommand(),
+	)
 	return root
 }
 
@@ -51,5 +58,9 @@ func newVersionCommand() *cobra.Command {
 // aliases maps the names the binary may be invoked under to the command it
 // then runs, so that a directory of symlinks can stand in for upstream binaries.
 func aliases() map[string]func() *cobra.Command {
-	return map[string]func() *cobra.Command{}
+	return map[string]func() *cobra.Command{
+		"kube-apiserver": newKubeAPIServerCommand,
+		"etcd":           newEtcdCommand,
+		"kubectl":        newKubectlCommand,
+	}
 }

@@ -1,0 +1,6 @@
+// Package admission assembles the admission plugins Skiff's API server
+// offers: upstream's generic plugins from k8s.io/apiserver (NamespaceLifecycle,
+// admission webhooks, ValidatingAdmissionPolicy, MutatingAdmissionPolicy) and
+// Skiff's own (subpackages, e.g. serviceaccount), with kube-apiserver's
+// names, order and defaults.
+package admission

@@ -1,0 +1,250 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
+	apiextensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
+	apiextensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
+	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/filters"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/apiserver/pkg/util/notfoundhandler"
+	"k8s.io/apiserver/pkg/util/webhook"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
+	"k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	"k8s.io/kube-aggregator/pkg/apis/apiregistration/v1beta1"
+	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
+	aggregatorscheme "k8s.io/kube-aggregator/pkg/apiserver/scheme"
+	aggregatoropenapi "k8s.io/kube-aggregator/pkg/generated/openapi"
+	"k8s.io/kube-openapi/pkg/common"
+
+	generatedopenapi "github.com/skiff-dev/skiff/apiserver/generated/openapi"
+	"github.com/skiff-dev/skiff/apiserver/scheme"
+	"github.com/skiff-dev/skiff/internal/version"
+)
+
+// specialResourcePrefixes are the etcd key prefixes kube-apiserver uses
+// that differ from the resource name, so that Skiff's etcd layout is
+// byte-compatible with kube-apiserver's.
+var specialResourcePrefixes = map[schema.GroupResource]string{
+	{Resource: "replicationcontrollers"}:          "controllers",
+	{Resource: "endpoints"}:                       "services/endpoints",
+	{Resource: "nodes"}:                           "minions",
+	{Resource: "services"}:                        "services/specs",
+	{Group: "extensions", Resource: "ingresses"}:  "ingress",
+	{Group: "networking.k8s.io", Resource: "ingresses"}: "ingress",
+}
+
+// buildChain assembles kube-aggregator → built-in groups →
+// apiextensions-apiserver → 404, as kube-apiserver's CreateServerChain does.
+func buildChain(ctx context.Context, o *Options) (*aggregatorapiserver.APIAggregator, error) {
+	base, deps, err := buildGenericConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+
+	extCfg, err := apiExtensionsConfig(base, o, deps)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := extCfg.Complete().New(genericapiserver.NewEmptyDelegateWithCustomHandler(
+		notfoundhandler.New(base.Serializer, genericfilters.NoMuxAndDiscoveryIncompleteKey)))
+	if err != nil {
+		return nil, fmt.Errorf("create apiextensions-apiserver: %w", err)
+	}
+
+	builtin, err := newBuiltinServer(base, o, deps, ext.GenericAPIServer)
+	if err != nil {
+		return nil, err
+	}
+
+	aggCfg, err := aggregatorConfig(base, o, deps)
+	if err != nil {
+		return nil, err
+	}
+	agg, err := newAggregator(aggCfg, builtin, ext.Informers.Apiextensions().V1().CustomResourceDefinitions())
+	if err != nil {
+		return nil, err
+	}
+	return agg, nil
+}
+
+// dependencies are the clients and informers every server of the chain shares.
+type dependencies struct {
+	client    kubernetes.Interface
+	dynamic   dynamic.Interface
+	informers informers.SharedInformerFactory
+	// tokenAuthenticators and authorizers are exposed to the built-in
+	// review resources (TokenReview, SubjectAccessReview, ...).
+	authn authnResult
+	authz authzResult
+}
+
+func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.RecommendedConfig, *dependencies, error) {
+	c := genericapiserver.NewRecommendedConfig(scheme.Codecs)
+	if err := o.ServerRun.ApplyTo(&c.Config); err != nil {
+		return nil, nil, fmt.Errorf("apply server run options: %w", err)
+	}
+	c.EffectiveVersion = skiffEffectiveVersion{c.EffectiveVersion}
+
+	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts(o.ServerRun.AdvertiseAddress.String(), []string{"kubernetes.default.svc", "kubernetes.default", "kubernetes"}, nil); err != nil {
+		return nil, nil, fmt.Errorf("create self-signed serving certificate: %w", err)
+	}
+	if err := o.SecureServing.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
+		return nil, nil, fmt.Errorf("apply secure serving options: %w", err)
+	}
+	// The server's own clients speak protobuf, as kube-apiserver's do.
+	c.LoopbackClientConfig.ContentConfig.ContentType = runtime.ContentTypeProtobuf
+	c.LoopbackClientConfig.DisableCompression = true
+	c.ClientConfig = c.LoopbackClientConfig
+
+	client, err := kubernetes.NewForConfig(c.LoopbackClientConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create loopback client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(c.LoopbackClientConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create loopback dynamic client: %w", err)
+	}
+	c.SharedInformerFactory = informers.NewSharedInformerFactory(client, 10*time.Minute)
+	deps := &dependencies{client: client, dynamic: dyn, informers: c.SharedInformerFactory}
+
+	if err := o.Features.ApplyTo(&c.Config, client, c.SharedInformerFactory); err != nil {
+		return nil, nil, fmt.Errorf("apply feature options: %w", err)
+	}
+
+	// OpenAPI: the definitions of all three servers, named as kube names them.
+	defs := func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+		out := generatedopenapi.GetOpenAPIDefinitions(ref)
+		maps.Copy(out, apiextensionsopenapi.GetOpenAPIDefinitions(ref))
+		maps.Copy(out, aggregatoropenapi.GetOpenAPIDefinitions(ref))
+		return out
+	}
+	namer := openapinamer.NewDefinitionNamer(clientgoscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme)
+	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(defs, namer)
+	c.OpenAPIConfig.Info.Title = "Kubernetes"
+	c.OpenAPIConfig.Info.Version = version.GitVersion()
+	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(defs, namer)
+	c.OpenAPIV3Config.Info.Title = "Kubernetes"
+	c.OpenAPIV3Config.Info.Version = version.GitVersion()
+
+	// Storage: protobuf in etcd under kube's key layout.
+	resourceConfig := serverstorage.NewResourceConfig()
+	resourceConfig.EnableVersions(scheme.GroupVersions...)
+	if err := o.APIEnablement.ApplyTo(&c.Config, resourceConfig, scheme.Scheme); err != nil {
+		return nil, nil, fmt.Errorf("--runtime-config: %w", err)
+	}
+	o.Etcd.StorageConfig.StorageObjectCountTracker = c.StorageObjectCountTracker
+	sf := serverstorage.NewDefaultStorageFactory(o.Etcd.StorageConfig, o.Etcd.DefaultStorageMediaType, scheme.Codecs,
+		serverstorage.NewDefaultResourceEncodingConfigForEffectiveVersion(scheme.Scheme, c.EffectiveVersion),
+		c.MergedResourceConfig, specialResourcePrefixes)
+	if err := o.Etcd.ApplyWithStorageFactoryTo(sf, &c.Config); err != nil {
+		return nil, nil, fmt.Errorf("apply etcd options: %w", err)
+	}
+
+	c.LongRunningFunc = filters.BasicLongRunningRequestCheck(
+		sets.NewString("watch", "proxy"),
+		sets.NewString("attach", "exec", "proxy", "log", "portforward"),
+	)
+	c.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
+
+	authn, err := o.applyAuthentication(&c.Config, deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps.authn = authn
+	authz, err := o.applyAuthorization(&c.Config, deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps.authz = authz
+	genericapiserver.AuthorizeClientBearerToken(c.LoopbackClientConfig, &c.Authentication, &c.Authorization)
+
+	if err := o.Audit.ApplyTo(&c.Config); err != nil {
+		return nil, nil, fmt.Errorf("apply audit options: %w", err)
+	}
+	if err := o.EgressSelector.ApplyTo(&c.Config); err != nil {
+		return nil, nil, fmt.Errorf("apply egress selector options: %w", err)
+	}
+	if err := o.Traces.ApplyTo(c.EgressSelector, &c.Config); err != nil {
+		return nil, nil, fmt.Errorf("apply tracing options: %w", err)
+	}
+	if err := o.Admission.ApplyTo(&c.Config, c.SharedInformerFactory, client, dyn, c.FeatureGate, c.EffectiveVersion); err != nil {
+		return nil, nil, fmt.Errorf("apply admission options: %w", err)
+	}
+	klog.FromContext(ctx).V(1).Info("API server configured", "etcd", o.Etcd.StorageConfig.Transport.ServerList)
+	return c, deps, nil
+}
+
+// apiExtensionsConfig derives the CRD server's config from the shared one,
+// as upstream's CreateAPIExtensionsConfig does.
+func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*apiextensionsapiserver.Config, error) {
+	c := base.Config
+	c.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
+	c.RESTOptionsGetter = nil
+	etcdOpts := *o.Etcd
+	etcdOpts.StorageConfig.Codec = apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1beta1.SchemeGroupVersion, apiextensionsv1.SchemeGroupVersion)
+	etcdOpts.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(apiextensionsv1beta1.SchemeGroupVersion, schema.GroupKind{Group: apiextensionsv1beta1.GroupName})
+	etcdOpts.SkipHealthEndpoints = true
+	if err := etcdOpts.ApplyTo(&c); err != nil {
+		return nil, fmt.Errorf("apply etcd options to apiextensions-apiserver: %w", err)
+	}
+	if err := o.APIEnablement.ApplyTo(&c, apiextensionsapiserver.DefaultAPIResourceConfigSource(), apiextensionsapiserver.Scheme); err != nil {
+		return nil, fmt.Errorf("--runtime-config for apiextensions: %w", err)
+	}
+	return &apiextensionsapiserver.Config{
+		GenericConfig: &genericapiserver.RecommendedConfig{Config: c, SharedInformerFactory: deps.informers},
+		ExtraConfig: apiextensionsapiserver.ExtraConfig{
+			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(etcdOpts, c.ResourceTransformers, c.StorageObjectCountTracker),
+			MasterCount:          o.APIServerCount,
+			ServiceResolver:      webhook.NewDefaultServiceResolver(),
+			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, base.LoopbackClientConfig, nil),
+		},
+	}, nil
+}
+
+// aggregatorConfig derives kube-aggregator's config from the shared one, as
+// upstream's CreateAggregatorConfig does.
+func aggregatorConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*aggregatorapiserver.Config, error) {
+	c := base.Config
+	c.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
+	c.RESTOptionsGetter = nil
+	c.SkipOpenAPIInstallation = true
+	etcdOpts := *o.Etcd
+	etcdOpts.StorageConfig.Codec = aggregatorscheme.Codecs.LegacyCodec(v1.SchemeGroupVersion, v1beta1.SchemeGroupVersion)
+	etcdOpts.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1.SchemeGroupVersion, schema.GroupKind{Group: v1beta1.GroupName})
+	etcdOpts.SkipHealthEndpoints = true
+	if err := etcdOpts.ApplyTo(&c); err != nil {
+		return nil, fmt.Errorf("apply etcd options to kube-aggregator: %w", err)
+	}
+	if err := o.APIEnablement.ApplyTo(&c, aggregatorapiserver.DefaultAPIResourceConfigSource(), aggregatorscheme.Scheme); err != nil {
+		return nil, fmt.Errorf("--runtime-config for apiregistration: %w", err)
+	}
+	return &aggregatorapiserver.Config{
+		GenericConfig: &genericapiserver.RecommendedConfig{Config: c, SharedInformerFactory: deps.informers},
+		ExtraConfig: aggregatorapiserver.ExtraConfig{
+			ProxyClientCertFile: o.ProxyClientCertFile,
+			ProxyClientKeyFile:  o.ProxyClientKeyFile,
+			ServiceResolver:     webhook.NewDefaultServiceResolver(),
+			// Services and EndpointSlices are not served yet: without them
+			// the remote availability checks cannot work.
+			DisableRemoteAvailableConditionController: true,
+		},
+	}, nil
+}

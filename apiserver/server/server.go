@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
+	"k8s.io/apimachinery/pkg/util/sets"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/klog/v2"
+	netutils "k8s.io/utils/net"
+
+	"github.com/skiff-dev/skiff/apiserver/certs"
+	"github.com/skiff-dev/skiff/apiserver/etcd"
+)
+
+// Server is Skiff's API server: the kube-aggregator in front of the built-in
+// groups in front of apiextensions-apiserver, with embedded etcd unless
+// external etcd servers are configured.
+type Server struct {
+	opts *Options
+	// ready is closed once the chain is built and serving has begun.
+	ready chan struct{}
+	// KubeconfigPath is the admin kubeconfig written in the data dir, if any.
+	KubeconfigPath string
+}
+
+// New completes and validates opts and returns a server ready to Start.
+func New(opts *Options) (*Server, error) {
+	if err := opts.Complete(); err != nil {
+		return nil, err
+	}
+	if errs := opts.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s := &Server{opts: opts, ready: make(chan struct{})}
+	if opts.WriteAdminKubeconfig {
+		s.KubeconfigPath = filepath.Join(opts.DataDir, "admin.kubeconfig")
+	}
+	return s, nil
+}
+
+// Start runs the server until ctx ends: it starts embedded etcd if needed,
+// prepares certificates, builds the server chain and serves. It returns once
+// the server has shut down.
+func (s *Server) Start(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	o := s.opts
+
+	var embedded *etcd.Server
+	if len(o.Etcd.StorageConfig.Transport.ServerList) == 0 {
+		var err error
+		embedded, err = etcd.New(etcd.Config{DataDir: filepath.Join(o.DataDir, "etcd"), UnsafeNoFsync: o.EtcdUnsafeNoFsync})
+		if err != nil {
+			return err
+		}
+		etcdCtx, stopEtcd := context.WithCancel(klog.NewContext(context.Background(), logger))
+		if err := embedded.Start(etcdCtx); err != nil {
+			stopEtcd()
+			return err
+		}
+		// etcd stops after the API server has drained, never before.
+		defer func() {
+			stopEtcd()
+			<-embedded.Done()
+		}()
+		o.Etcd.StorageConfig.Transport.ServerList = []string{embedded.ClientURL()}
+	}
+
+	if o.WriteAdminKubeconfig {
+		if err := s.ensureCredentials(); err != nil {
+			return err
+		}
+	}
+
+	chain, err := buildChain(ctx, o)
+	if err != nil {
+		return err
+	}
+	prepared, err := chain.PrepareRun()
+	if err != nil {
+		return fmt.Errorf("prepare API server: %w", err)
+	}
+	if o.WriteAdminKubeconfig {
+		logger.Info("Admin kubeconfig written", "path", s.KubeconfigPath)
+	}
+	close(s.ready)
+	if err := prepared.RunWithContext(ctx); err != nil {
+		return fmt.Errorf("run API server: %w", err)
+	}
+	return nil
+}
+
+// Ready is closed once the server has begun serving (which is not yet
+// /readyz: poll that).
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// ensureCredentials lays out a self-contained PKI in the data dir: a CA that
+// signs the serving certificate and the client certificates, the
+// service-account signing key, and an admin kubeconfig for system:masters.
+func (s *Server) ensureCredentials() error {
+	o := s.opts
+	pki := o.SecureServing.ServerCert.CertDirectory
+	ca, err := certs.EnsureCA(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"), "skiff-ca")
+	if err != nil {
+		return err
+	}
+	hosts := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	ips := []net.IP{netutils.ParseIPSloppy("127.0.0.1"), net.IPv6loopback}
+	for _, ip := range []net.IP{o.ServerRun.AdvertiseAddress, o.SecureServing.BindAddress} {
+		if ip != nil && !ip.IsUnspecified() {
+			ips = append(ips, ip)
+		}
+	}
+	tls := &o.SecureServing.ServerCert.CertKey
+	if tls.CertFile == "" && tls.KeyFile == "" {
+		tls.CertFile, tls.KeyFile = filepath.Join(pki, "apiserver.crt"), filepath.Join(pki, "apiserver.key")
+		if err := ca.EnsureServing(tls.CertFile, tls.KeyFile, "skiff-apiserver", hosts, ips); err != nil {
+			return err
+		}
+	}
+	if o.Authentication.ClientCert.ClientCA == "" {
+		o.Authentication.ClientCert.ClientCA = ca.CertFile
+	}
+	adminCert, adminKey := filepath.Join(pki, "admin.crt"), filepath.Join(pki, "admin.key")
+	if err := ca.EnsureClient(adminCert, adminKey, "skiff-admin", []string{"system:masters"}); err != nil {
+		return err
+	}
+	a := &o.Authentication
+	if a.ServiceAccountSigningKeyFile == "" {
+		a.ServiceAccountSigningKeyFile = filepath.Join(pki, "sa.key")
+		if err := certs.EnsureKey(a.ServiceAccountSigningKeyFile); err != nil {
+			return err
+		}
+		if len(a.ServiceAccountKeyFiles) == 0 {
+			a.ServiceAccountKeyFiles = []string{a.ServiceAccountSigningKeyFile}
+		}
+	}
+	if len(a.ServiceAccountIssuers) == 0 {
+		a.ServiceAccountIssuers = []string{"https://kubernetes.default.svc.cluster.local"}
+	}
+	if len(a.APIAudiences) == 0 {
+		a.APIAudiences = []string{a.ServiceAccountIssuers[0]}
+	}
+	return certs.WriteKubeconfig(s.KubeconfigPath, "skiff", s.URL(), ca.CertFile, adminCert, adminKey)
+}
+
+// URL returns the https URL clients on this host reach the server at.
+func (s *Server) URL() string {
+	host := "127.0.0.1"
+	if ip := s.opts.SecureServing.BindAddress; ip != nil && !ip.IsUnspecified() {
+		host = ip.String()
+	}
+	port := s.opts.SecureServing.BindPort
+	if l := s.opts.SecureServing.Listener; l != nil {
+		if _, p, err := net.SplitHostPort(l.Addr().String()); err == nil {
+			port, _ = strconv.Atoi(p)
+		}
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// disabledPlugins reports whether an admission plugin is switched off.
+func disabledPlugins(o *Options) sets.Set[string] {
+	return sets.New(o.Admission.DisablePlugins...)
+}
+
+var _ = http.StatusOK
+var _ = strings.TrimSpace
+var _ = time.Second
+var _ = apiextensionsapiserver.Scheme
+var _ genericapiserver.DelegationTarget
