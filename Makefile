@@ -1,5 +1,5 @@
 # Every target delegates to a script under hack/.
-.PHONY: build test generate verify deps run
+.PHONY: build test generate verify deps run bench
 
 build:
 	hack/build.sh
@@ -18,3 +18,6 @@ deps:
 
 run:
 	hack/local-up.sh
+
+bench:
+	hack/bench-apiserver.sh

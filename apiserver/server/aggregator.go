@@ -171,4 +171,3 @@ func (r *crdRegistration) sync() {
 	}
 	r.registered = want
 }
-

@@ -15,8 +15,12 @@ import (
 	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
+	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+
+	"github.com/skiff-dev/skiff/apiserver/authn/serviceaccount"
+	"github.com/skiff-dev/skiff/apiserver/registry/serviceaccounttoken"
 )
 
 // applyAuthentication builds the request authenticator as kube-apiserver
@@ -89,12 +93,54 @@ func (o *AuthenticationOptions) applyTo(authn *genericapiserver.AuthenticationIn
 type authnResult struct {
 	authenticator authenticator.Request
 	audiences     authenticator.Audiences
+	// tokenREST builds serviceaccounts/token when a signing key is set.
+	tokenREST func(serviceAccounts, secrets rest.Getter) (rest.Storage, error)
 }
 
 func (o *Options) applyAuthentication(c *genericapiserver.Config, deps *dependencies) (authnResult, error) {
 	var tokens []authenticator.Token
+	a := o.Authentication
+	if len(a.ServiceAccountKeyFiles) > 0 {
+		keys, err := serviceaccount.LoadVerifyKeys(a.ServiceAccountKeyFiles)
+		if err != nil {
+			return authnResult{}, fmt.Errorf("--service-account-key-file: %w", err)
+		}
+		core := deps.informers.Core().V1()
+		sa, err := serviceaccount.NewAuthenticator(serviceaccount.Config{
+			Issuers:      a.ServiceAccountIssuers,
+			Keys:         keys,
+			APIAudiences: a.APIAudiences,
+			Getter:       serviceaccount.NewListerGetter(core.ServiceAccounts().Lister(), core.Secrets().Lister(), nil, nil),
+		})
+		if err != nil {
+			return authnResult{}, err
+		}
+		tokens = append(tokens, sa)
+	}
 	if err := o.Authentication.applyTo(&c.Authentication, c.SecureServing, tokens); err != nil {
 		return authnResult{}, err
 	}
-	return authnResult{authenticator: c.Authentication.Authenticator, audiences: c.Authentication.APIAudiences}, nil
+	res := authnResult{authenticator: c.Authentication.Authenticator, audiences: c.Authentication.APIAudiences}
+	if a.ServiceAccountSigningKeyFile != "" {
+		key, err := serviceaccount.LoadSigningKey(a.ServiceAccountSigningKeyFile)
+		if err != nil {
+			return authnResult{}, fmt.Errorf("--service-account-signing-key-file: %w", err)
+		}
+		gen, err := serviceaccount.NewGenerator(a.ServiceAccountIssuers[0], key)
+		if err != nil {
+			return authnResult{}, err
+		}
+		// Pods and nodes are not served yet: tokens cannot be bound to them.
+		res.tokenREST = func(serviceAccounts, secrets rest.Getter) (rest.Storage, error) {
+			return serviceaccounttoken.NewREST(serviceaccounttoken.Config{
+				ServiceAccounts:  serviceAccounts,
+				Secrets:          secrets,
+				Generator:        gen,
+				APIAudiences:     a.APIAudiences,
+				MaxExpiration:    a.ServiceAccountMaxExpiration,
+				ExtendExpiration: a.ServiceAccountExtendExpiration,
+			})
+		}
+	}
+	return res, nil
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/apiserver/printers"
 	"github.com/skiff-dev/skiff/apiserver/registry/builtin"
 	"github.com/skiff-dev/skiff/apiserver/scheme"
 )
@@ -32,12 +33,14 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 	}
 	groups := builtin.Groups(builtin.Config{
 		EventTTL:      o.EventTTL,
-		Tables:        tableConvertor,
+		Tables:        printers.TableConvertor,
 		Authenticator: deps.authn.authenticator,
 		APIAudiences:  deps.authn.audiences,
 		Authorizer:    deps.authz.authorizer,
 		RuleResolver:  deps.authz.ruleResolver,
 		RBAC:          deps.authz.rbacChecks(),
+
+		ServiceAccountToken: deps.authn.tokenREST,
 	})
 	enabled := func(gvr schema.GroupVersionResource) bool {
 		return completed.MergedResourceConfig.ResourceEnabled(gvr)
@@ -77,7 +80,7 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 	}
 
 	if err := s.AddPostStartHook("skiff-system-namespaces", func(hc genericapiserver.PostStartHookContext) error {
-		client, err := kubernetes.NewForConfig(hc.LoopbackClientConfig)
+		client, err := bootstrapClient(hc.LoopbackClientConfig)
 		if err != nil {
 			return err
 		}
@@ -94,7 +97,7 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 // ensureNamespaces creates the namespaces that must exist, retrying until
 // the server accepts writes or ctx ends.
 func ensureNamespaces(ctx context.Context, client kubernetes.Interface, names []string) error {
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	return wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		for _, name := range names {
 			_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 			if err != nil && !apierrors.IsAlreadyExists(err) {

@@ -6,9 +6,9 @@ import (
 	"maps"
 	"time"
 
-	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apiextensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
 	apiextensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -43,11 +43,11 @@ import (
 // that differ from the resource name, so that Skiff's etcd layout is
 // byte-compatible with kube-apiserver's.
 var specialResourcePrefixes = map[schema.GroupResource]string{
-	{Resource: "replicationcontrollers"}:          "controllers",
-	{Resource: "endpoints"}:                       "services/endpoints",
-	{Resource: "nodes"}:                           "minions",
-	{Resource: "services"}:                        "services/specs",
-	{Group: "extensions", Resource: "ingresses"}:  "ingress",
+	{Resource: "replicationcontrollers"}:                "controllers",
+	{Resource: "endpoints"}:                             "services/endpoints",
+	{Resource: "nodes"}:                                 "minions",
+	{Resource: "services"}:                              "services/specs",
+	{Group: "extensions", Resource: "ingresses"}:        "ingress",
 	{Group: "networking.k8s.io", Resource: "ingresses"}: "ingress",
 }
 
@@ -106,8 +106,8 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts(o.ServerRun.AdvertiseAddress.String(), []string{"kubernetes.default.svc", "kubernetes.default", "kubernetes"}, nil); err != nil {
 		return nil, nil, fmt.Errorf("create self-signed serving certificate: %w", err)
 	}
-	if err := o.SecureServing.ApplyTo(&c.SecureServing, &c.LoopbackClientConfig); err != nil {
-		return nil, nil, fmt.Errorf("apply secure serving options: %w", err)
+	if err := o.applyServing(&c.Config); err != nil {
+		return nil, nil, err
 	}
 	// The server's own clients speak protobuf, as kube-apiserver's do.
 	c.LoopbackClientConfig.ContentConfig.ContentType = runtime.ContentTypeProtobuf

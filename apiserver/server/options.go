@@ -27,7 +27,7 @@ type Options struct {
 	DataDir string
 
 	ServerRun      *genericoptions.ServerRunOptions
-	SecureServing  *genericoptions.SecureServingOptionsWithLoopback
+	SecureServing  *genericoptions.SecureServingOptions
 	Etcd           *genericoptions.EtcdOptions
 	Audit          *genericoptions.AuditOptions
 	Features       *genericoptions.FeatureOptions
@@ -72,19 +72,18 @@ type AuthenticationOptions struct {
 	TokenAuthFile string
 	APIAudiences  []string
 
-	ServiceAccountIssuers           []string
-	ServiceAccountKeyFiles          []string
-	ServiceAccountSigningKeyFile    string
-	ServiceAccountMaxExpiration     time.Duration
-	ServiceAccountExtendExpiration  bool
-	ServiceAccountLookup            bool
-	WebhookConfigFile               string
-	AuthenticationConfigFile        string
-	EnableBootstrapTokenAuth        bool
-	OIDCIssuerURL                   string
-	ServiceAccountJWKSURI           string
-	ServiceAccountSigningEndpoint   string
-	DeprecatedBasicAuthOrInsecureOK bool
+	ServiceAccountIssuers          []string
+	ServiceAccountKeyFiles         []string
+	ServiceAccountSigningKeyFile   string
+	ServiceAccountMaxExpiration    time.Duration
+	ServiceAccountExtendExpiration bool
+	ServiceAccountLookup           bool
+	WebhookConfigFile              string
+	AuthenticationConfigFile       string
+	EnableBootstrapTokenAuth       bool
+	OIDCIssuerURL                  string
+	ServiceAccountJWKSURI          string
+	ServiceAccountSigningEndpoint  string
 }
 
 // AuthorizationOptions are kube-apiserver's authorization flags.
@@ -109,7 +108,7 @@ const (
 func NewOptions() *Options {
 	o := &Options{
 		ServerRun:      genericoptions.NewServerRunOptions(),
-		SecureServing:  genericoptions.NewSecureServingOptions().WithLoopback(),
+		SecureServing:  genericoptions.NewSecureServingOptions(),
 		Etcd:           genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig("/registry", nil)),
 		Audit:          genericoptions.NewAuditOptions(),
 		Features:       genericoptions.NewFeatureOptions(),
@@ -134,6 +133,9 @@ func NewOptions() *Options {
 	}
 	o.SecureServing.BindPort = 6443
 	o.SecureServing.ServerCert.PairName = "apiserver"
+	// Completed from --data-dir (skiff apiserver) or as kube-apiserver's
+	// default (/var/run/kubernetes).
+	o.SecureServing.ServerCert.CertDirectory = ""
 	o.Etcd.StorageConfig.CompactionInterval = 5 * time.Minute
 	o.Etcd.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
 	// As kube-apiserver: the priority-and-fairness filter needs the
@@ -203,7 +205,7 @@ func (o *Options) addKubeFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.APIServerCount, "apiserver-count", o.APIServerCount, "The number of apiservers running in the cluster, must be a positive number.")
 	fs.StringVar(&o.EndpointReconcilerType, "endpoint-reconciler-type", o.EndpointReconcilerType, "Use an endpoint reconciler (master-count, lease, none).")
 	fs.StringSliceVar(&o.DeprecatedAdmission, "admission-control", o.DeprecatedAdmission, "Admission is divided into two phases... (deprecated: use --enable-admission-plugins or --disable-admission-plugins).")
-	for _, name := range []string{"kubelet-certificate-authority", "kubelet-client-certificate", "kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout", "kubelet-port", "kubelet-read-only-port", "kubelet-https"} {
+	for _, name := range []string{"kubelet-certificate-authority", "kubelet-client-certificate", "kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout"} {
 		v := ""
 		o.KubeletFlags[name] = &v
 		fs.StringVar(&v, name, "", "kubelet connection setting (used by the pods/log, exec and nodes/proxy subresources).")
@@ -216,7 +218,11 @@ func (o *Options) Complete() error {
 		o.DataDir = "/var/lib/skiff"
 	}
 	if o.SecureServing.ServerCert.CertDirectory == "" {
-		o.SecureServing.ServerCert.CertDirectory = filepath.Join(o.DataDir, "pki")
+		if o.WriteAdminKubeconfig {
+			o.SecureServing.ServerCert.CertDirectory = filepath.Join(o.DataDir, "pki")
+		} else {
+			o.SecureServing.ServerCert.CertDirectory = "/var/run/kubernetes"
+		}
 	}
 	if len(o.DeprecatedAdmission) > 0 {
 		o.Admission.EnablePlugins = append(o.Admission.EnablePlugins, o.DeprecatedAdmission...)
@@ -231,7 +237,7 @@ func (o *Options) Complete() error {
 	if o.ServerRun.AdvertiseAddress == nil || o.ServerRun.AdvertiseAddress.IsUnspecified() {
 		if ip := o.SecureServing.BindAddress; ip != nil && !ip.IsUnspecified() {
 			o.ServerRun.AdvertiseAddress = ip
-		} else if err := o.ServerRun.DefaultAdvertiseAddress(o.SecureServing.SecureServingOptions); err != nil {
+		} else if err := o.ServerRun.DefaultAdvertiseAddress(o.SecureServing); err != nil {
 			o.ServerRun.AdvertiseAddress = netutils.ParseIPSloppy("127.0.0.1")
 		}
 	}

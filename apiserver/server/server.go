@@ -5,16 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"time"
 
-	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
-	"k8s.io/apimachinery/pkg/util/sets"
-	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
@@ -93,7 +87,7 @@ func (s *Server) Start(ctx context.Context) error {
 		logger.Info("Admin kubeconfig written", "path", s.KubeconfigPath)
 	}
 	close(s.ready)
-	if err := prepared.RunWithContext(ctx); err != nil {
+	if err := prepared.Run(ctx); err != nil {
 		return fmt.Errorf("run API server: %w", err)
 	}
 	return nil
@@ -144,7 +138,11 @@ func (s *Server) ensureCredentials() error {
 			return err
 		}
 		if len(a.ServiceAccountKeyFiles) == 0 {
-			a.ServiceAccountKeyFiles = []string{a.ServiceAccountSigningKeyFile}
+			pub := filepath.Join(pki, "sa.pub")
+			if err := certs.EnsurePublicKey(a.ServiceAccountSigningKeyFile, pub); err != nil {
+				return err
+			}
+			a.ServiceAccountKeyFiles = []string{pub}
 		}
 	}
 	if len(a.ServiceAccountIssuers) == 0 {
@@ -170,14 +168,3 @@ func (s *Server) URL() string {
 	}
 	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
-
-// disabledPlugins reports whether an admission plugin is switched off.
-func disabledPlugins(o *Options) sets.Set[string] {
-	return sets.New(o.Admission.DisablePlugins...)
-}
-
-var _ = http.StatusOK
-var _ = strings.TrimSpace
-var _ = time.Second
-var _ = apiextensionsapiserver.Scheme
-var _ genericapiserver.DelegationTarget

@@ -142,4 +142,3 @@ func (ts *TestServer) Stop() error {
 		return fmt.Errorf("server did not stop within 60s")
 	}
 }
-

@@ -9,6 +9,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/cli/globalflag"
+	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/term"
 
@@ -72,7 +73,7 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 		},
 	}
 	opts.AddFlags(&fss, selfContained)
-	globalflag.AddGlobalFlags(fss.FlagSet("global"), cmd.Name(), logsapi.SkipLoggingConfigurationFlags())
+	globalflag.AddGlobalFlags(fss.FlagSet("global"), cmd.Name(), logs.SkipLoggingConfigurationFlags())
 	fss.FlagSet("global").BoolVar(&showVersion, "version", false, "Print the version (Kubernetes vX.Y.Z) and exit.")
 	fs := cmd.Flags()
 	for _, f := range fss.FlagSets {

@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"strings"
 
-	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
+	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	baseversion "k8s.io/component-base/version"
 )
 

@@ -23,7 +23,9 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*admissionregistrationv1.ValidatingWebhookConfiguration]{
 			GroupVersion: gv, Resource: "validatingwebhookconfigurations", Singular: "validatingwebhookconfiguration",
 			Kind: "ValidatingWebhookConfiguration", Categories: categories, Generation: true,
-			New:            func() *admissionregistrationv1.ValidatingWebhookConfiguration { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
+			New: func() *admissionregistrationv1.ValidatingWebhookConfiguration {
+				return &admissionregistrationv1.ValidatingWebhookConfiguration{}
+			},
 			NewList:        func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} },
 			Validate:       v.ValidateValidatingWebhookConfiguration,
 			ValidateUpdate: v.ValidateValidatingWebhookConfigurationUpdate,
@@ -32,7 +34,9 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*admissionregistrationv1.MutatingWebhookConfiguration]{
 			GroupVersion: gv, Resource: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration",
 			Kind: "MutatingWebhookConfiguration", Categories: categories, Generation: true,
-			New:            func() *admissionregistrationv1.MutatingWebhookConfiguration { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
+			New: func() *admissionregistrationv1.MutatingWebhookConfiguration {
+				return &admissionregistrationv1.MutatingWebhookConfiguration{}
+			},
 			NewList:        func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} },
 			Validate:       v.ValidateMutatingWebhookConfiguration,
 			ValidateUpdate: v.ValidateMutatingWebhookConfigurationUpdate,
@@ -41,7 +45,9 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*admissionregistrationv1.ValidatingAdmissionPolicy]{
 			GroupVersion: gv, Resource: "validatingadmissionpolicies", Singular: "validatingadmissionpolicy",
 			Kind: "ValidatingAdmissionPolicy", Categories: categories, Generation: true,
-			New:            func() *admissionregistrationv1.ValidatingAdmissionPolicy { return &admissionregistrationv1.ValidatingAdmissionPolicy{} },
+			New: func() *admissionregistrationv1.ValidatingAdmissionPolicy {
+				return &admissionregistrationv1.ValidatingAdmissionPolicy{}
+			},
 			NewList:        func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyList{} },
 			Validate:       v.ValidateValidatingAdmissionPolicy,
 			ValidateUpdate: v.ValidateValidatingAdmissionPolicyUpdate,
@@ -53,7 +59,9 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*admissionregistrationv1.ValidatingAdmissionPolicyBinding]{
 			GroupVersion: gv, Resource: "validatingadmissionpolicybindings", Singular: "validatingadmissionpolicybinding",
 			Kind: "ValidatingAdmissionPolicyBinding", Categories: categories, Generation: true,
-			New:            func() *admissionregistrationv1.ValidatingAdmissionPolicyBinding { return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{} },
+			New: func() *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
+				return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+			},
 			NewList:        func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{} },
 			Validate:       v.ValidateValidatingAdmissionPolicyBinding,
 			ValidateUpdate: v.ValidateValidatingAdmissionPolicyBindingUpdate,
@@ -62,7 +70,9 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*admissionregistrationv1.MutatingAdmissionPolicy]{
 			GroupVersion: gv, Resource: "mutatingadmissionpolicies", Singular: "mutatingadmissionpolicy",
 			Kind: "MutatingAdmissionPolicy", Categories: categories, Generation: true,
-			New:            func() *admissionregistrationv1.MutatingAdmissionPolicy { return &admissionregistrationv1.MutatingAdmissionPolicy{} },
+			New: func() *admissionregistrationv1.MutatingAdmissionPolicy {
+				return &admissionregistrationv1.MutatingAdmissionPolicy{}
+			},
 			NewList:        func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyList{} },
 			Validate:       v.ValidateMutatingAdmissionPolicy,
 			ValidateUpdate: v.ValidateMutatingAdmissionPolicyUpdate,
@@ -71,7 +81,9 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*admissionregistrationv1.MutatingAdmissionPolicyBinding]{
 			GroupVersion: gv, Resource: "mutatingadmissionpolicybindings", Singular: "mutatingadmissionpolicybinding",
 			Kind: "MutatingAdmissionPolicyBinding", Categories: categories, Generation: true,
-			New:            func() *admissionregistrationv1.MutatingAdmissionPolicyBinding { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
+			New: func() *admissionregistrationv1.MutatingAdmissionPolicyBinding {
+				return &admissionregistrationv1.MutatingAdmissionPolicyBinding{}
+			},
 			NewList:        func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} },
 			Validate:       v.ValidateMutatingAdmissionPolicyBinding,
 			ValidateUpdate: v.ValidateMutatingAdmissionPolicyBindingUpdate,

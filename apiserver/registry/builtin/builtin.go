@@ -43,8 +43,9 @@ type Config struct {
 	RuleResolver  authorizer.RuleResolver
 	// RBAC are the escalation checks of the RBAC API.
 	RBAC rbacregistry.Checks
-	// ServiceAccountToken, when set, serves serviceaccounts/token.
-	ServiceAccountToken func(serviceAccounts rest.Getter) rest.Storage
+	// ServiceAccountToken, when set, serves serviceaccounts/token; it reads
+	// service accounts and the secrets tokens may be bound to.
+	ServiceAccountToken func(serviceAccounts, secrets rest.Getter) (rest.Storage, error)
 }
 
 // Group is one API group version and its storage.
@@ -56,7 +57,7 @@ type Group struct {
 	Extra map[string]rest.Storage
 	// Subresources, when set, adds storage that needs the built storage of
 	// the group (serviceaccounts/token reads service accounts).
-	Subresources func(built map[string]rest.Storage) map[string]rest.Storage
+	Subresources func(built map[string]rest.Storage) (map[string]rest.Storage, error)
 }
 
 // Groups returns every built-in group, core first.
@@ -68,12 +69,17 @@ func Groups(c Config) []Group {
 		{
 			GroupVersion: corev1.SchemeGroupVersion,
 			Resources:    core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables}),
-			Subresources: func(built map[string]rest.Storage) map[string]rest.Storage {
+			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
 				sa, ok := built["serviceaccounts"].(rest.Getter)
+				secrets, _ := built["secrets"].(rest.Getter)
 				if !ok || c.ServiceAccountToken == nil {
-					return nil
+					return nil, nil
 				}
-				return map[string]rest.Storage{"serviceaccounts/token": c.ServiceAccountToken(sa)}
+				token, err := c.ServiceAccountToken(sa, secrets)
+				if err != nil {
+					return nil, fmt.Errorf("serviceaccounts/token: %w", err)
+				}
+				return map[string]rest.Storage{"serviceaccounts/token": token}, nil
 			},
 		},
 		{GroupVersion: authenticationv1.SchemeGroupVersion, Extra: authentication.Storage(c.Authenticator, c.APIAudiences)},
@@ -113,7 +119,11 @@ func (g Group) Build(s *runtime.Scheme, opts generic.RESTOptionsGetter, enabled 
 		}
 	}
 	if g.Subresources != nil {
-		for k, v := range g.Subresources(out) {
+		subs, err := g.Subresources(out)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range subs {
 			out[k] = v
 		}
 	}

@@ -68,12 +68,13 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor, checks Che
 			TableConvertor: t("clusterroles"),
 			Extend: guard(func(ctx context.Context, obj runtime.Object) error {
 				r := obj.(*rbacv1.ClusterRole)
-				if r.AggregationRule != nil {
-					if err := checks.Aggregation(ctx); err != nil {
-						return err
-					}
+				if err := checks.Role(ctx, gv.WithResource("clusterroles").GroupResource(), "", r.Rules); err != nil {
+					return err
 				}
-				return checks.Role(ctx, gv.WithResource("clusterroles").GroupResource(), "", r.Rules)
+				if r.AggregationRule != nil {
+					return checks.Aggregation(ctx)
+				}
+				return nil
 			}),
 		},
 		&registry.Definition[*rbacv1.RoleBinding]{
@@ -157,4 +158,3 @@ func onlyGCFieldsChanged(obj, old runtime.Object) bool {
 	}
 	return apiequality.Semantic.DeepEqual(a, b)
 }
-

@@ -56,7 +56,9 @@ type Config struct {
 	// ExtendExpiration issues pod-bound tokens requested for
 	// serviceaccount.WarnOnlyBoundTokenExpirationSeconds for
 	// MaxExtendedExpiration instead (--service-account-extend-token-expiration).
-	ExtendExpiration      bool
+	ExtendExpiration bool
+	// MaxExtendedExpiration is the lifetime of extended tokens; zero means
+	// kube-apiserver's default, serviceaccount.ExpirationExtensionSeconds.
 	MaxExtendedExpiration time.Duration
 }
 
@@ -89,6 +91,10 @@ func NewREST(cfg Config) (*REST, error) {
 	if cfg.Generator == nil {
 		return nil, errors.New("serviceaccounts/token storage: no token generator")
 	}
+	maxExtended := cfg.MaxExtendedExpiration
+	if maxExtended == 0 {
+		maxExtended = serviceaccount.ExpirationExtensionSeconds * time.Second
+	}
 	return &REST{
 		serviceAccounts:              cfg.ServiceAccounts,
 		pods:                         cfg.Pods,
@@ -99,7 +105,7 @@ func NewREST(cfg Config) (*REST, error) {
 		audienceSet:                  sets.New(cfg.APIAudiences...),
 		maxExpirationSeconds:         int64(cfg.MaxExpiration.Seconds()),
 		extendExpiration:             cfg.ExtendExpiration,
-		maxExtendedExpirationSeconds: int64(cfg.MaxExtendedExpiration.Seconds()),
+		maxExtendedExpirationSeconds: int64(maxExtended.Seconds()),
 	}, nil
 }
 
@@ -260,8 +266,11 @@ func (r *REST) resolveBoundObject(ctx context.Context, saName, namespace string,
 	}
 	gvk := schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind)
 	var uid types.UID
+	if getter, known := map[string]rest.Getter{"Pod": r.pods, "Node": r.nodes, "Secret": r.secrets}[gvk.Kind]; known && gvk.Group == "" && getter == nil {
+		return bound, apierrors.NewBadRequest(fmt.Sprintf("cannot bind token to object of type %s: this server does not look up %ss for tokens", gvk.String(), gvk.Kind))
+	}
 	switch {
-	case gvk.Group == "" && gvk.Kind == "Pod" && r.pods != nil:
+	case gvk.Group == "" && gvk.Kind == "Pod":
 		pod, err := get[*corev1.Pod](withRequestInfo(ctx, "pods", ref.Name, namespace, gvk), r.pods, ref.Name, &metav1.GetOptions{})
 		if err != nil {
 			return bound, err
@@ -273,13 +282,13 @@ func (r *REST) resolveBoundObject(ctx context.Context, saName, namespace string,
 		if bound.node, err = r.podNode(ctx, pod); err != nil {
 			return bound, err
 		}
-	case gvk.Group == "" && gvk.Kind == "Node" && r.nodes != nil:
+	case gvk.Group == "" && gvk.Kind == "Node":
 		node, err := get[*corev1.Node](withRequestInfo(ctx, "nodes", ref.Name, "", gvk), r.nodes, ref.Name, &metav1.GetOptions{})
 		if err != nil {
 			return bound, err
 		}
 		bound.node, uid = node, node.UID
-	case gvk.Group == "" && gvk.Kind == "Secret" && r.secrets != nil:
+	case gvk.Group == "" && gvk.Kind == "Secret":
 		secret, err := get[*corev1.Secret](withRequestInfo(ctx, "secrets", ref.Name, namespace, gvk), r.secrets, ref.Name, &metav1.GetOptions{})
 		if err != nil {
 			return bound, err

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 	storageerr "k8s.io/apiserver/pkg/storage/errors"
@@ -48,6 +49,12 @@ func Definition(tables rest.TableConvertor) *registry.Definition[*corev1.Namespa
 		FieldLabels:    []string{"status.phase"},
 		TableConvertor: tables,
 		Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
+			// A terminating namespace goes away on update only once both its
+			// metadata and its spec finalizers are empty.
+			main.Store.ShouldDeleteDuringUpdate = func(ctx context.Context, key string, obj, existing runtime.Object) bool {
+				ns, ok := obj.(*corev1.Namespace)
+				return ok && len(ns.Spec.Finalizers) == 0 && genericregistry.ShouldDeleteDuringUpdate(ctx, key, obj, existing)
+			}
 			finalizeStore := *main.Store
 			finalizeStore.UpdateStrategy = finalizeStrategy{main.Store.UpdateStrategy}
 			storages["namespaces"] = &REST{REST: main}
@@ -149,9 +156,8 @@ func markTerminating(ns *corev1.Namespace, options *metav1.DeleteOptions) {
 	}
 	ns.Status.Phase = corev1.NamespaceTerminating
 	if options.OrphanDependents != nil && !*options.OrphanDependents {
-		ns.Finalizers = slices.DeleteFunc(ns.Finalizers, func(f string) bool { return f == metav1.FinalizerOrphan })
+		ns.Finalizers = slices.DeleteFunc(ns.Finalizers, func(f string) bool { return f == metav1.FinalizerOrphanDependents })
 	}
 }
 
 func dryRun(options *metav1.DeleteOptions) bool { return len(options.DryRun) > 0 }
-

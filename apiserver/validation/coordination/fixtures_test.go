@@ -1,0 +1,11 @@
+package coordination
+
+import (
+	"testing"
+
+	vt "github.com/skiff-dev/skiff/apiserver/validation/metavalidation/validationtest"
+)
+
+func TestFixtures(t *testing.T) {
+	vt.RunFixtures(t, map[string]vt.Validator{"Lease": vt.Kind(ValidateLease)})
+}
