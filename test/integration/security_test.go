@@ -101,3 +101,31 @@ func TestPlainHTTPIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenReview(t *testing.T) {
+	client := admin(t)
+	tests := []struct {
+		name       string
+		body       string
+		wantCode   int
+		wantReason metav1.StatusReason
+		wantInBody string
+	}{
+		{name: "no token", body: `{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{}}`, wantCode: 400, wantReason: metav1.StatusReasonBadRequest, wantInBody: "token is required for TokenReview in authentication"},
+		{name: "unknown token", body: `{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"nope"}}`, wantCode: 201, wantInBody: `"kind":"TokenReview"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, status, body := send(t, client, "POST", "/apis/authentication.k8s.io/v1/tokenreviews", "application/json", []byte(tt.body))
+			if code != tt.wantCode {
+				t.Fatalf("status %d, want %d: %s", code, tt.wantCode, body)
+			}
+			if tt.wantReason != "" && (status == nil || status.Reason != tt.wantReason) {
+				t.Fatalf("reason %v, want %q: %s", status, tt.wantReason, body)
+			}
+			if !strings.Contains(string(body), tt.wantInBody) {
+				t.Fatalf("body lacks %q: %s", tt.wantInBody, body)
+			}
+		})
+	}
+}

@@ -67,6 +67,11 @@ func (r *TokenReviewREST) Create(ctx context.Context, obj runtime.Object, create
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a TokenReview: %T", obj))
 	}
+	// As upstream: a review without a token is a bad request, not an
+	// invalid object.
+	if review.Spec.Token == "" {
+		return nil, apierrors.NewBadRequest("token is required for TokenReview in authentication")
+	}
 	if errs := authnvalidation.ValidateTokenReview(review); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(gv.WithKind("TokenReview").GroupKind(), review.Name, errs)
 	}

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,15 +39,13 @@ func Resources(c Config) []registry.Resource {
 		},
 		&registry.Definition[*corev1.Secret]{
 			GroupVersion: gv, Resource: "secrets", Singular: "secret", Kind: "Secret", Namespaced: true,
-			New:              func() *corev1.Secret { return &corev1.Secret{} },
-			NewList:          func() runtime.Object { return &corev1.SecretList{} },
-			PrepareForCreate: func(_ context.Context, s *corev1.Secret) { mergeStringData(s) },
-			PrepareForUpdate: func(_ context.Context, s, _ *corev1.Secret) { mergeStringData(s) },
-			Validate:         corevalidation.ValidateSecret,
-			ValidateUpdate:   corevalidation.ValidateSecretUpdate,
-			Fields:           func(s *corev1.Secret) fields.Set { return fields.Set{"type": string(s.Type)} },
-			FieldLabels:      []string{"type"},
-			TableConvertor:   tables("secrets"),
+			New:            func() *corev1.Secret { return &corev1.Secret{} },
+			NewList:        func() runtime.Object { return &corev1.SecretList{} },
+			Validate:       corevalidation.ValidateSecret,
+			ValidateUpdate: corevalidation.ValidateSecretUpdate,
+			Fields:         func(s *corev1.Secret) fields.Set { return fields.Set{"type": string(s.Type)} },
+			FieldLabels:    []string{"type"},
+			TableConvertor: tables("secrets"),
 		},
 		&registry.Definition[*corev1.ServiceAccount]{
 			GroupVersion: gv, Resource: "serviceaccounts", Singular: "serviceaccount", Kind: "ServiceAccount", Namespaced: true,
@@ -79,23 +76,6 @@ func Resources(c Config) []registry.Resource {
 			TableConvertor: tables("events"),
 		},
 	}
-}
-
-// mergeStringData folds the write-only stringData into data, as upstream's
-// conversion to the internal Secret does: stringData wins, and is never
-// stored or returned.
-func mergeStringData(s *corev1.Secret) {
-	if len(s.StringData) == 0 {
-		s.StringData = nil
-		return
-	}
-	if s.Data == nil {
-		s.Data = make(map[string][]byte, len(s.StringData))
-	}
-	for k, v := range s.StringData {
-		s.Data[k] = []byte(v)
-	}
-	s.StringData = nil
 }
 
 // eventFields are the selectable fields of a core/v1 Event, as upstream's
