@@ -19,6 +19,7 @@ import (
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/filters"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/util/notfoundhandler"
 	"k8s.io/apiserver/pkg/util/webhook"
@@ -192,21 +193,36 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 	return c, deps, nil
 }
 
-// apiExtensionsConfig derives the CRD server's config from the shared one,
-// as upstream's CreateAPIExtensionsConfig does.
-func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*apiextensionsapiserver.Config, error) {
+// delegateConfig derives, from the shared config, the config of one of the
+// chain's other servers (apiextensions-apiserver, kube-aggregator): no
+// post-start hooks of its own yet, its own etcd codec, and its own default
+// API enablement, as upstream's Create{APIExtensions,Aggregator}Config do.
+// It returns the etcd options it applied.
+func delegateConfig(base *genericapiserver.RecommendedConfig, o *Options, name string, codec runtime.Codec, encodeVersioner runtime.GroupVersioner, resources *serverstorage.ResourceConfig, registry *runtime.Scheme) (genericapiserver.Config, genericoptions.EtcdOptions, error) {
 	c := base.Config
 	c.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
 	c.RESTOptionsGetter = nil
 	etcdOpts := *o.Etcd
-	etcdOpts.StorageConfig.Codec = apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1beta1.SchemeGroupVersion, apiextensionsv1.SchemeGroupVersion)
-	etcdOpts.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(apiextensionsv1beta1.SchemeGroupVersion, schema.GroupKind{Group: apiextensionsv1beta1.GroupName})
+	etcdOpts.StorageConfig.Codec = codec
+	etcdOpts.StorageConfig.EncodeVersioner = encodeVersioner
 	etcdOpts.SkipHealthEndpoints = true
 	if err := etcdOpts.ApplyTo(&c); err != nil {
-		return nil, fmt.Errorf("apply etcd options to apiextensions-apiserver: %w", err)
+		return c, etcdOpts, fmt.Errorf("apply etcd options to %s: %w", name, err)
 	}
-	if err := o.APIEnablement.ApplyTo(&c, apiextensionsapiserver.DefaultAPIResourceConfigSource(), apiextensionsapiserver.Scheme); err != nil {
-		return nil, fmt.Errorf("--runtime-config for apiextensions: %w", err)
+	if err := o.APIEnablement.ApplyTo(&c, resources, registry); err != nil {
+		return c, etcdOpts, fmt.Errorf("--runtime-config for %s: %w", name, err)
+	}
+	return c, etcdOpts, nil
+}
+
+// apiExtensionsConfig derives the CRD server's config from the shared one.
+func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*apiextensionsapiserver.Config, error) {
+	c, etcdOpts, err := delegateConfig(base, o, "apiextensions-apiserver",
+		apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1beta1.SchemeGroupVersion, apiextensionsv1.SchemeGroupVersion),
+		runtime.NewMultiGroupVersioner(apiextensionsv1beta1.SchemeGroupVersion, schema.GroupKind{Group: apiextensionsv1beta1.GroupName}),
+		apiextensionsapiserver.DefaultAPIResourceConfigSource(), apiextensionsapiserver.Scheme)
+	if err != nil {
+		return nil, err
 	}
 	return &apiextensionsapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: c, SharedInformerFactory: deps.informers},
@@ -219,23 +235,17 @@ func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, d
 	}, nil
 }
 
-// aggregatorConfig derives kube-aggregator's config from the shared one, as
-// upstream's CreateAggregatorConfig does.
+// aggregatorConfig derives kube-aggregator's config from the shared one; it
+// serves the merged OpenAPI itself.
 func aggregatorConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*aggregatorapiserver.Config, error) {
-	c := base.Config
-	c.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
-	c.RESTOptionsGetter = nil
+	c, _, err := delegateConfig(base, o, "kube-aggregator",
+		aggregatorscheme.Codecs.LegacyCodec(v1.SchemeGroupVersion, v1beta1.SchemeGroupVersion),
+		runtime.NewMultiGroupVersioner(v1.SchemeGroupVersion, schema.GroupKind{Group: v1beta1.GroupName}),
+		aggregatorapiserver.DefaultAPIResourceConfigSource(), aggregatorscheme.Scheme)
+	if err != nil {
+		return nil, err
+	}
 	c.SkipOpenAPIInstallation = true
-	etcdOpts := *o.Etcd
-	etcdOpts.StorageConfig.Codec = aggregatorscheme.Codecs.LegacyCodec(v1.SchemeGroupVersion, v1beta1.SchemeGroupVersion)
-	etcdOpts.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1.SchemeGroupVersion, schema.GroupKind{Group: v1beta1.GroupName})
-	etcdOpts.SkipHealthEndpoints = true
-	if err := etcdOpts.ApplyTo(&c); err != nil {
-		return nil, fmt.Errorf("apply etcd options to kube-aggregator: %w", err)
-	}
-	if err := o.APIEnablement.ApplyTo(&c, aggregatorapiserver.DefaultAPIResourceConfigSource(), aggregatorscheme.Scheme); err != nil {
-		return nil, fmt.Errorf("--runtime-config for apiregistration: %w", err)
-	}
 	return &aggregatorapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: c, SharedInformerFactory: deps.informers},
 		ExtraConfig: aggregatorapiserver.ExtraConfig{
