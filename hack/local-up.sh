@@ -8,5 +8,5 @@ hack/build.sh
 data_dir="${SKIFF_DATA_DIR:-${SKIFF_ROOT}/_output/local}"
 echo "starting the Skiff API server; in another shell:"
 echo "  export KUBECONFIG=${data_dir}/admin.kubeconfig"
-echo "  kubectl get namespaces        # or: bin/skiff kubectl get namespaces"
+echo "  kubectl get namespaces        # or: SKIFF_DATA_DIR=${data_dir} bin/skiff kubectl get namespaces"
 exec bin/skiff apiserver --data-dir "${data_dir}"
