@@ -14,8 +14,6 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
-
-	authnvalidation "github.com/skiff-dev/skiff/apiserver/validation/authentication"
 )
 
 var gv = authenticationv1.SchemeGroupVersion
@@ -71,9 +69,6 @@ func (r *TokenReviewREST) Create(ctx context.Context, obj runtime.Object, create
 	// invalid object.
 	if review.Spec.Token == "" {
 		return nil, apierrors.NewBadRequest("token is required for TokenReview in authentication")
-	}
-	if errs := authnvalidation.ValidateTokenReview(review); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(gv.WithKind("TokenReview").GroupKind(), review.Name, errs)
 	}
 	if createValidation != nil {
 		if err := createValidation(ctx, obj.DeepCopyObject()); err != nil {

@@ -25,16 +25,13 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/authn/serviceaccount"
+	authnvalidation "github.com/skiff-dev/skiff/apiserver/validation/authentication"
 )
 
 const (
 	// defaultExpirationSeconds is the lifetime of a token whose request
 	// names none.
 	defaultExpirationSeconds = 60 * 60
-	// minExpirationSeconds and maxExpirationSeconds bound the lifetime a
-	// request may ask for.
-	minExpirationSeconds = 10 * 60
-	maxExpirationSeconds = 1 << 32
 )
 
 // Config configures the TokenRequest storage.
@@ -187,7 +184,7 @@ func (r *REST) Create(ctx context.Context, name string, obj runtime.Object, crea
 	req.CreationTimestamp = metav1.NewTime(nowTime)
 	req.Status = authenticationv1.TokenRequestStatus{}
 
-	if errs := validateSpec(&req.Spec); len(errs) != 0 {
+	if errs := authnvalidation.ValidateTokenRequest(req); len(errs) != 0 {
 		return nil, apierrors.NewInvalid(tokenRequestGVK.GroupKind(), "", errs)
 	}
 	if createValidation != nil {
@@ -237,18 +234,6 @@ func (r *REST) Create(ctx context.Context, name string, obj runtime.Object, crea
 }
 
 // validateSpec is the static validation of a defaulted TokenRequest spec.
-func validateSpec(spec *authenticationv1.TokenRequestSpec) field.ErrorList {
-	var errs field.ErrorList
-	path := field.NewPath("spec", "expirationSeconds")
-	switch seconds := *spec.ExpirationSeconds; {
-	case seconds < minExpirationSeconds:
-		errs = append(errs, field.Invalid(path, seconds, "may not specify a duration less than 10 minutes"))
-	case seconds > maxExpirationSeconds:
-		errs = append(errs, field.Invalid(path, seconds, "may not specify a duration larger than 2^32 seconds"))
-	}
-	return errs
-}
-
 // boundObjects are the objects a token is bound to.
 type boundObjects struct {
 	pod    *corev1.Pod

@@ -11,16 +11,6 @@ const (
 	maxTokenSeconds = 1 << 32
 )
 
-// ValidateTokenReview validates a TokenReview: it must carry a token.
-// Upstream's handler answers a missing token with 400 Bad Request and this
-// same message; here it is a Required error for the handler to return.
-func ValidateTokenReview(r *authenticationv1.TokenReview) field.ErrorList {
-	if r.Spec.Token == "" {
-		return field.ErrorList{field.Required(field.NewPath("spec", "token"), "token is required for TokenReview in authentication")}
-	}
-	return nil
-}
-
 // ValidateTokenRequest validates a TokenRequest: a lifetime of at least 10
 // minutes and at most 2^32 seconds. An unset lifetime is valid: defaulting
 // sets it to an hour.

@@ -9,26 +9,6 @@ import (
 	vt "github.com/skiff-dev/skiff/apiserver/validation/metavalidation/validationtest"
 )
 
-func TestValidateTokenReview(t *testing.T) {
-	tests := []struct {
-		name   string
-		review *authenticationv1.TokenReview
-		want   []vt.Want
-	}{
-		{name: "token", review: &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: "abc", Audiences: []string{"api"}}}},
-		{
-			name:   "no token",
-			review: &authenticationv1.TokenReview{},
-			want:   []vt.Want{vt.Required("spec.token", "token is required for TokenReview in authentication")},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			vt.Expect(t, ValidateTokenReview(tt.review), tt.want...)
-		})
-	}
-}
-
 func TestValidateTokenRequest(t *testing.T) {
 	request := func(seconds *int64) *authenticationv1.TokenRequest {
 		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
