@@ -7,7 +7,12 @@ if ! command -v go >/dev/null 2>&1; then
 	exit 1
 fi
 
-packages=(git make ca-certificates)
+# Build: git, make. Run time: containerd, runc and the CNI plugins for the
+# kubelet; iproute2 for pod networking. BPF: clang, llvm and libbpf headers
+# regenerate the committed bpf2go output (hack/update-bpf.sh); bpftool inspects
+# pinned maps. busybox-static is the userland of locally built test images.
+packages=(git make ca-certificates containerd runc containernetworking-plugins iproute2
+	clang llvm libbpf-dev bpftool busybox-static)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

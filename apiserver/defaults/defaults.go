@@ -8,6 +8,20 @@ func AddToScheme(s *runtime.Scheme) error {
 		addCoreDefaults,
 		addRBACDefaults,
 		addAdmissionRegistrationDefaults,
+		addPodDefaults,
+		addClusterCoreDefaults,
+		addDiscoveryDefaults,
+		addNetworkingDefaults,
+		addStorageDefaults,
+		addSchedulingDefaults,
+		addNodeDefaults,
+		addCertificatesDefaults,
+		addFlowcontrolDefaults,
+		addResourceDefaults,
+		addAppsDefaults,
+		addBatchDefaults,
+		addAutoscalingDefaults,
+		addPolicyDefaults,
 	} {
 		add(s)
 	}
