@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -13,6 +14,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
@@ -55,7 +57,7 @@ func (d *Definition[T]) Build(typer runtime.ObjectTyper, opts generic.RESTOption
 		DefaultQualifiedResource:  d.GroupResource(),
 		SingularQualifiedResource: schema.GroupResource{Group: d.GroupVersion.Group, Resource: d.Singular},
 		PredicateFunc: func(l labels.Selector, f fields.Selector) storage.SelectionPredicate {
-			return storage.SelectionPredicate{Label: l, Field: f, GetAttrs: d.attrs}
+			return storage.SelectionPredicate{Label: l, Field: f, GetAttrs: d.attrs, IndexFields: d.Indexed}
 		},
 		CreateStrategy:      st,
 		UpdateStrategy:      st,
@@ -71,17 +73,29 @@ func (d *Definition[T]) Build(typer runtime.ObjectTyper, opts generic.RESTOption
 			return d.TTL(obj.(T), existing, update)
 		}
 	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: opts, AttrFunc: d.attrs}); err != nil {
+	storeOpts := &generic.StoreOptions{RESTOptions: opts, AttrFunc: d.attrs}
+	if len(d.Indexed) > 0 {
+		storeOpts.TriggerFunc, storeOpts.Indexers = d.indexers()
+	}
+	if err := store.CompleteWithOptions(storeOpts); err != nil {
 		return nil, fmt.Errorf("complete storage for %s: %w", d.GroupResource(), err)
 	}
 	main := &REST{Store: store, shortNames: d.ShortNames, categories: d.Categories}
 	storages := map[string]rest.Storage{d.Resource: main}
+	statusLike := map[string]*Status[T]{}
+	maps.Copy(statusLike, d.StatusLike)
 	if d.Status != nil {
+		statusLike["status"] = d.Status
+	}
+	for name, status := range statusLike {
 		statusStore := *store
-		ss := statusStrategy[T]{st}
+		ss := statusStrategy[T]{strategy: st, status: status}
 		statusStore.UpdateStrategy = ss
 		statusStore.ResetFieldsStrategy = ss
-		storages[d.Resource+"/status"] = &StatusREST{store: &statusStore}
+		storages[d.Resource+"/"+name] = &StatusREST{store: &statusStore}
+	}
+	if d.Scale != nil {
+		storages[d.Resource+"/scale"] = &ScaleREST[T]{store: store, scale: d.Scale}
 	}
 	if d.Extend != nil {
 		if err := d.Extend(main, storages); err != nil {
@@ -89,6 +103,30 @@ func (d *Definition[T]) Build(typer runtime.ObjectTyper, opts generic.RESTOption
 		}
 	}
 	return storages, nil
+}
+
+// indexers returns the watch-cache triggers and indexers of d.Indexed.
+func (d *Definition[T]) indexers() (map[string]storage.IndexerFunc, *cache.Indexers) {
+	value := func(obj runtime.Object, name string) string {
+		_, set, err := d.attrs(obj)
+		if err != nil {
+			return ""
+		}
+		return set[name]
+	}
+	triggers := map[string]storage.IndexerFunc{}
+	indexers := cache.Indexers{}
+	for _, name := range d.Indexed {
+		triggers[name] = func(obj runtime.Object) string { return value(obj, name) }
+		indexers[storage.FieldIndex(name)] = func(obj any) ([]string, error) {
+			o, ok := obj.(runtime.Object)
+			if !ok {
+				return nil, fmt.Errorf("%s: unexpected object type %T", d.Resource, obj)
+			}
+			return []string{value(o, name)}, nil
+		}
+	}
+	return triggers, &indexers
 }
 
 // StatusREST serves <resource>/status: get and update of the status only.

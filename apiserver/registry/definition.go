@@ -54,12 +54,25 @@ type Definition[T Object] struct {
 	// ignores changes to .status, and <resource>/status ignores changes to
 	// everything else.
 	Status *Status[T]
+	// Scale, when set, serves <resource>/scale as an autoscaling/v1 Scale.
+	Scale *Scale[T]
+	// StatusLike are further subresources that, like status, write part of
+	// the status only (certificatesigningrequests/approval), by name.
+	StatusLike map[string]*Status[T]
 
 	// Fields returns the type's selectable fields beyond metadata.name and
 	// metadata.namespace; FieldLabels lists their names (for the field-label
 	// conversion the scheme needs to accept them in field selectors).
 	Fields      func(obj T) fields.Set
 	FieldLabels []string
+	// FieldLabelAliases maps field labels of this version to the Fields key
+	// they select, where the served version names a field otherwise than the
+	// internal one (events.k8s.io's regarding.kind is involvedObject.kind).
+	FieldLabelAliases map[string]string
+	// Indexed lists Fields keys the watch cache indexes, so that watches and
+	// lists selecting on them (pods by spec.nodeName, as every kubelet asks)
+	// don't scan every object.
+	Indexed []string
 
 	// TTL, when set, makes stored objects expire (as Events do).
 	TTL func(obj T, existing uint64, update bool) (uint64, error)
@@ -80,6 +93,10 @@ type Definition[T Object] struct {
 
 // Status configures a status subresource.
 type Status[T Object] struct {
+	// PrepareForUpdate, when set, narrows a status write further once
+	// everything but the status has been reset to old's (a CSR's approval
+	// conditions change only through /approval).
+	PrepareForUpdate func(ctx context.Context, obj, old T)
 	// ValidateUpdate validates a write through <resource>/status.
 	ValidateUpdate func(obj, old T) field.ErrorList
 }
@@ -116,16 +133,19 @@ func objectMeta(obj metav1.Object) *metav1.ObjectMeta {
 // AddFieldLabelConversions registers, on s, the field labels the definition
 // supports in field selectors, as upstream's per-kind conversion functions do.
 func (d *Definition[T]) AddFieldLabelConversions(s *runtime.Scheme) error {
-	allowed := map[string]bool{"metadata.name": true}
+	allowed := map[string]string{"metadata.name": "metadata.name"}
 	if d.Namespaced {
-		allowed["metadata.namespace"] = true
+		allowed["metadata.namespace"] = "metadata.namespace"
 	}
 	for _, l := range d.FieldLabels {
-		allowed[l] = true
+		allowed[l] = l
+	}
+	for l, to := range d.FieldLabelAliases {
+		allowed[l] = to
 	}
 	return s.AddFieldLabelConversionFunc(d.GroupVersionKind(), func(label, value string) (string, string, error) {
-		if allowed[label] {
-			return label, value, nil
+		if to, ok := allowed[label]; ok {
+			return to, value, nil
 		}
 		return "", "", fmt.Errorf("field label not supported: %s", label)
 	})

@@ -94,19 +94,23 @@ func (s *strategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 // (and nothing in metadata a controller must not touch) changes.
 type statusStrategy[T Object] struct {
 	*strategy[T]
+	status *Status[T]
 }
 
 func (s statusStrategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	o, oldO := obj.(T), old.(T)
 	copyAllButStatus(o, oldO)
 	metav1.ResetObjectMetaForStatus(o, oldO)
+	if s.status.PrepareForUpdate != nil {
+		s.status.PrepareForUpdate(ctx, o, oldO)
+	}
 }
 
 func (s statusStrategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	if s.d.Status.ValidateUpdate == nil {
+	if s.status.ValidateUpdate == nil {
 		return nil
 	}
-	return s.d.Status.ValidateUpdate(obj.(T), old.(T))
+	return s.status.ValidateUpdate(obj.(T), old.(T))
 }
 
 func (s statusStrategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {

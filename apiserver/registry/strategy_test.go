@@ -60,7 +60,8 @@ func TestCreateClearsStatusAndStartsGeneration(t *testing.T) {
 }
 
 func TestStatusSubresourceKeepsSpecAndMetadata(t *testing.T) {
-	ss := statusStrategy[*corev1.Namespace]{newStrategy(namespaceDef(), nil)}
+	def := namespaceDef()
+	ss := statusStrategy[*corev1.Namespace]{strategy: newStrategy(def, nil), status: def.Status}
 	old := &corev1.Namespace{
 		ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"keep": "me"}},
 		Spec:       corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"kubernetes"}},

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
@@ -155,6 +157,8 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 	sf := serverstorage.NewDefaultStorageFactory(o.Etcd.StorageConfig, o.Etcd.DefaultStorageMediaType, scheme.Codecs,
 		serverstorage.NewDefaultResourceEncodingConfigForEffectiveVersion(scheme.Scheme, c.EffectiveVersion),
 		c.MergedResourceConfig, specialResourcePrefixes)
+	// events.k8s.io Events are stored as core/v1 Events, in one key space.
+	sf.AddCohabitatingResources(corev1.Resource("events"), eventsv1.Resource("events"))
 	if err := o.Etcd.ApplyWithStorageFactoryTo(sf, &c.Config); err != nil {
 		return nil, nil, fmt.Errorf("apply etcd options: %w", err)
 	}

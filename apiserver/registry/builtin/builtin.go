@@ -10,11 +10,26 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -24,11 +39,25 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	"github.com/skiff-dev/skiff/apiserver/registry/admissionregistration"
+	"github.com/skiff-dev/skiff/apiserver/registry/apps"
 	"github.com/skiff-dev/skiff/apiserver/registry/authentication"
 	"github.com/skiff-dev/skiff/apiserver/registry/authorization"
+	"github.com/skiff-dev/skiff/apiserver/registry/autoscaling"
+	"github.com/skiff-dev/skiff/apiserver/registry/batch"
+	"github.com/skiff-dev/skiff/apiserver/registry/certificates"
 	"github.com/skiff-dev/skiff/apiserver/registry/coordination"
 	"github.com/skiff-dev/skiff/apiserver/registry/core"
+	"github.com/skiff-dev/skiff/apiserver/registry/discovery"
+	"github.com/skiff-dev/skiff/apiserver/registry/events"
+	"github.com/skiff-dev/skiff/apiserver/registry/flowcontrol"
+	"github.com/skiff-dev/skiff/apiserver/registry/networking"
+	"github.com/skiff-dev/skiff/apiserver/registry/node"
+	"github.com/skiff-dev/skiff/apiserver/registry/policy"
 	rbacregistry "github.com/skiff-dev/skiff/apiserver/registry/rbac"
+	"github.com/skiff-dev/skiff/apiserver/registry/resource"
+	"github.com/skiff-dev/skiff/apiserver/registry/scheduling"
+	"github.com/skiff-dev/skiff/apiserver/registry/storage"
+	"github.com/skiff-dev/skiff/apiserver/registry/storagemigration"
 )
 
 // Config is what the built-in groups need of the server.
@@ -87,6 +116,21 @@ func Groups(c Config) []Group {
 		{GroupVersion: rbacv1.SchemeGroupVersion, Resources: rbacregistry.Resources(c.Tables, c.RBAC)},
 		{GroupVersion: admissionregistrationv1.SchemeGroupVersion, Resources: admissionregistration.Resources(c.Tables)},
 		{GroupVersion: coordinationv1.SchemeGroupVersion, Resources: coordination.Resources(c.Tables)},
+		{GroupVersion: appsv1.SchemeGroupVersion, Resources: apps.Resources(c.Tables)},
+		{GroupVersion: eventsv1.SchemeGroupVersion, Resources: events.Resources(c.EventTTL, c.Tables)},
+		{GroupVersion: autoscalingv2.SchemeGroupVersion, Resources: autoscaling.Resources(autoscalingv2.SchemeGroupVersion, c.Tables)},
+		{GroupVersion: autoscalingv1.SchemeGroupVersion, Resources: autoscaling.Resources(autoscalingv1.SchemeGroupVersion, c.Tables)},
+		{GroupVersion: batchv1.SchemeGroupVersion, Resources: batch.Resources(c.Tables)},
+		{GroupVersion: certificatesv1.SchemeGroupVersion, Resources: certificates.Resources(c.Tables)},
+		{GroupVersion: networkingv1.SchemeGroupVersion, Resources: networking.Resources(c.Tables)},
+		{GroupVersion: policyv1.SchemeGroupVersion, Resources: policy.Resources(c.Tables)},
+		{GroupVersion: storagev1.SchemeGroupVersion, Resources: storage.Resources(c.Tables)},
+		{GroupVersion: schedulingv1.SchemeGroupVersion, Resources: scheduling.Resources(c.Tables)},
+		{GroupVersion: nodev1.SchemeGroupVersion, Resources: node.Resources(c.Tables)},
+		{GroupVersion: discoveryv1.SchemeGroupVersion, Resources: discovery.Resources(c.Tables)},
+		{GroupVersion: flowcontrolv1.SchemeGroupVersion, Resources: flowcontrol.Resources(c.Tables)},
+		{GroupVersion: resourcev1.SchemeGroupVersion, Resources: resource.Resources(c.Tables)},
+		{GroupVersion: storagemigrationv1.SchemeGroupVersion, Resources: storagemigration.Resources(c.Tables)},
 	}
 }
 

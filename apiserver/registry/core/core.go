@@ -64,7 +64,7 @@ func Resources(c Config) []registry.Resource {
 			Validate:            corevalidation.ValidateEvent,
 			ValidateUpdate:      corevalidation.ValidateEventUpdate,
 			AllowCreateOnUpdate: true,
-			Fields:              eventFields,
+			Fields:              EventFields,
 			FieldLabels: []string{
 				"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
 				"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
@@ -78,9 +78,9 @@ func Resources(c Config) []registry.Resource {
 	}
 }
 
-// eventFields are the selectable fields of a core/v1 Event, as upstream's
+// EventFields are the selectable fields of a core/v1 Event, as upstream's
 // event strategy exposes them.
-func eventFields(e *corev1.Event) fields.Set {
+func EventFields(e *corev1.Event) fields.Set {
 	source := e.Source.Component
 	if source == "" {
 		source = e.ReportingController

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/skiff-dev/skiff/apiserver/conversion"
 	"github.com/skiff-dev/skiff/apiserver/validation/metavalidation"
 )
 
@@ -174,27 +175,10 @@ func validateSeries(series *corev1.EventSeries) field.ErrorList {
 	return errs
 }
 
-// toCoreV1 maps an events.k8s.io/v1 Event onto the core/v1 struct, field
-// for field as upstream converts both to its internal Event.
+// toCoreV1 maps an events.k8s.io/v1 Event onto the core/v1 struct, as
+// upstream converts both to its internal Event.
 func toCoreV1(ev *eventsv1.Event) *corev1.Event {
-	c := &corev1.Event{
-		ObjectMeta:          ev.ObjectMeta,
-		InvolvedObject:      ev.Regarding,
-		Reason:              ev.Reason,
-		Message:             ev.Note,
-		Source:              ev.DeprecatedSource,
-		FirstTimestamp:      ev.DeprecatedFirstTimestamp,
-		LastTimestamp:       ev.DeprecatedLastTimestamp,
-		Count:               ev.DeprecatedCount,
-		Type:                ev.Type,
-		EventTime:           ev.EventTime,
-		Action:              ev.Action,
-		Related:             ev.Related,
-		ReportingController: ev.ReportingController,
-		ReportingInstance:   ev.ReportingInstance,
-	}
-	if ev.Series != nil {
-		c.Series = &corev1.EventSeries{Count: ev.Series.Count, LastObservedTime: ev.Series.LastObservedTime}
-	}
+	c := &corev1.Event{}
+	conversion.EventToCore(ev, c)
 	return c
 }
