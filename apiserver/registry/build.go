@@ -33,6 +33,9 @@ type Resource interface {
 // REST is the generic storage of a declared resource.
 type REST struct {
 	*genericregistry.Store
+	// Options are the storage options the store was built with, for an
+	// Extend hook that needs storage of its own (the NodePort bitmap).
+	Options                generic.RESTOptionsGetter
 	shortNames, categories []string
 }
 
@@ -80,7 +83,7 @@ func (d *Definition[T]) Build(typer runtime.ObjectTyper, opts generic.RESTOption
 	if err := store.CompleteWithOptions(storeOpts); err != nil {
 		return nil, fmt.Errorf("complete storage for %s: %w", d.GroupResource(), err)
 	}
-	main := &REST{Store: store, shortNames: d.ShortNames, categories: d.Categories}
+	main := &REST{Store: store, Options: opts, shortNames: d.ShortNames, categories: d.Categories}
 	storages := map[string]rest.Storage{d.Resource: main}
 	statusLike := map[string]*Status[T]{}
 	maps.Copy(statusLike, d.StatusLike)

@@ -74,6 +74,11 @@ type Definition[T Object] struct {
 	// don't scan every object.
 	Indexed []string
 
+	// GracefulDelete, when set, makes deletion graceful: it returns whether
+	// the object gets a deletion grace period, which it sets in options
+	// (pods take their termination grace period to stop).
+	GracefulDelete func(ctx context.Context, obj T, options *metav1.DeleteOptions) bool
+
 	// TTL, when set, makes stored objects expire (as Events do).
 	TTL func(obj T, existing uint64, update bool) (uint64, error)
 
@@ -93,6 +98,9 @@ type Definition[T Object] struct {
 
 // Status configures a status subresource.
 type Status[T Object] struct {
+	// KeepOnCreate keeps the status a client creates the object with
+	// (nodes register with theirs); otherwise create clears it.
+	KeepOnCreate bool
 	// PrepareForUpdate, when set, narrows a status write further once
 	// everything but the status has been reset to old's (a CSR's approval
 	// conditions change only through /approval).

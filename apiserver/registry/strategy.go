@@ -28,7 +28,7 @@ func (s *strategy[T]) NamespaceScoped() bool { return s.d.Namespaced }
 
 func (s *strategy[T]) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	o := obj.(T)
-	if s.d.Status != nil {
+	if s.d.Status != nil && !s.d.Status.KeepOnCreate {
 		clearStatus(o)
 	}
 	if s.d.Generation {
@@ -76,6 +76,14 @@ func (s *strategy[T]) WarningsOnUpdate(ctx context.Context, obj, old runtime.Obj
 }
 
 func (s *strategy[T]) Canonicalize(obj runtime.Object) {}
+
+// CheckGracefulDelete implements rest.RESTGracefulDeleteStrategy.
+func (s *strategy[T]) CheckGracefulDelete(ctx context.Context, obj runtime.Object, options *metav1.DeleteOptions) bool {
+	if s.d.GracefulDelete == nil {
+		return false
+	}
+	return s.d.GracefulDelete(ctx, obj.(T), options)
+}
 
 func (s *strategy[T]) AllowCreateOnUpdate(context.Context) bool { return s.d.AllowCreateOnUpdate }
 

@@ -3,19 +3,26 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/apiserver/bootstrap/flowcontrol"
+	"github.com/skiff-dev/skiff/apiserver/bootstrap/kubernetesservice"
+	"github.com/skiff-dev/skiff/apiserver/bootstrap/priorityclasses"
 	"github.com/skiff-dev/skiff/apiserver/printers"
 	"github.com/skiff-dev/skiff/apiserver/registry/builtin"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	"github.com/skiff-dev/skiff/apiserver/scheme"
 )
 
@@ -31,7 +38,14 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 	if err != nil {
 		return nil, fmt.Errorf("create built-in API server: %w", err)
 	}
+	services, err := o.servicesConfig()
+	if err != nil {
+		return nil, err
+	}
+	allocators := &service.Allocators{}
 	groups := builtin.Groups(builtin.Config{
+		Services:      services,
+		Allocators:    allocators,
 		EventTTL:      o.EventTTL,
 		Tables:        printers.TableConvertor,
 		Authenticator: deps.authn.authenticator,
@@ -88,6 +102,44 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 	}); err != nil {
 		return nil, err
 	}
+	// Bootstrap objects, under upstream's post-start hook names.
+	for name, ensure := range map[string]func(context.Context, kubernetes.Interface) error{
+		"scheduling/bootstrap-system-priority-classes":         priorityclasses.Ensure,
+		"apiserver/bootstrap-system-flowcontrol-configuration": flowcontrol.Ensure,
+	} {
+		if err := s.AddPostStartHook(name, func(hc genericapiserver.PostStartHookContext) error {
+			client, err := bootstrapClient(hc.LoopbackClientConfig)
+			if err != nil {
+				return err
+			}
+			return ensure(hc, client)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.AddPostStartHook("bootstrap-controller", func(hc genericapiserver.PostStartHookContext) error {
+		client, err := bootstrapClient(hc.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		port := int32(o.SecureServing.BindPort)
+		if l := s.SecureServingInfo; l != nil && l.Listener != nil {
+			if addr, ok := l.Listener.Addr().(*net.TCPAddr); ok {
+				port = int32(addr.Port)
+			}
+		}
+		if len(allocators.IPs) == 0 {
+			return fmt.Errorf("no service IP range")
+		}
+		return kubernetesservice.Run(hc, client, kubernetesservice.Config{
+			CIDRs:     services.ClusterIPRanges,
+			ClusterIP: allocators.IPs[0].First(),
+			Address:   o.ServerRun.AdvertiseAddress,
+			Port:      port,
+		}, 10*time.Second)
+	}); err != nil {
+		return nil, err
+	}
 	if err := addRBACBootstrapHook(s, deps); err != nil {
 		return nil, err
 	}
@@ -107,4 +159,25 @@ func ensureNamespaces(ctx context.Context, client kubernetes.Interface, names []
 		}
 		return true, nil
 	})
+}
+
+// servicesConfig parses the service IP ranges and the NodePort range.
+func (o *Options) servicesConfig() (service.Config, error) {
+	var c service.Config
+	for _, s := range strings.Split(o.ServiceClusterIPRange, ",") {
+		_, cidr, err := net.ParseCIDR(strings.TrimSpace(s))
+		if err != nil {
+			return c, fmt.Errorf("--service-cluster-ip-range: %q is not a CIDR: %w", s, err)
+		}
+		c.ClusterIPRanges = append(c.ClusterIPRanges, cidr)
+	}
+	if len(c.ClusterIPRanges) > 2 || (len(c.ClusterIPRanges) == 2 && (c.ClusterIPRanges[0].IP.To4() == nil) == (c.ClusterIPRanges[1].IP.To4() == nil)) {
+		return c, fmt.Errorf("--service-cluster-ip-range: give one range, or one IPv4 and one IPv6 range, not %q", o.ServiceClusterIPRange)
+	}
+	pr, err := utilnet.ParsePortRange(o.ServiceNodePortRange)
+	if err != nil {
+		return c, fmt.Errorf("--service-node-port-range: %w", err)
+	}
+	c.NodePortRange = *pr
+	return c, nil
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/registry/certificates"
 	"github.com/skiff-dev/skiff/apiserver/registry/coordination"
 	"github.com/skiff-dev/skiff/apiserver/registry/core"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	"github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	"github.com/skiff-dev/skiff/apiserver/registry/events"
 	"github.com/skiff-dev/skiff/apiserver/registry/flowcontrol"
@@ -75,6 +76,10 @@ type Config struct {
 	// ServiceAccountToken, when set, serves serviceaccounts/token; it reads
 	// service accounts and the secrets tokens may be bound to.
 	ServiceAccountToken func(serviceAccounts, secrets rest.Getter) (rest.Storage, error)
+	// Services configures Service ClusterIP and NodePort allocation (its
+	// IPAddresses are filled in here); Allocators receives the allocators.
+	Services   service.Config
+	Allocators *service.Allocators
 }
 
 // Group is one API group version and its storage.
@@ -94,10 +99,17 @@ func Groups(c Config) []Group {
 	if c.Tables == nil {
 		c.Tables = func(schema.GroupResource) rest.TableConvertor { return nil }
 	}
+	if c.Allocators == nil {
+		c.Allocators = &service.Allocators{}
+	}
+	// Services record their ClusterIPs as IPAddresses, whose storage the
+	// networking group builds after core.
+	var ipAddresses service.IPAddresses
+	c.Services.IPAddresses = func() service.IPAddresses { return ipAddresses }
 	return []Group{
 		{
 			GroupVersion: corev1.SchemeGroupVersion,
-			Resources:    core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables}),
+			Resources:    core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables, Services: c.Services, Allocators: c.Allocators}),
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
 				sa, ok := built["serviceaccounts"].(rest.Getter)
 				secrets, _ := built["secrets"].(rest.Getter)
@@ -122,7 +134,17 @@ func Groups(c Config) []Group {
 		{GroupVersion: autoscalingv1.SchemeGroupVersion, Resources: autoscaling.Resources(autoscalingv1.SchemeGroupVersion, c.Tables)},
 		{GroupVersion: batchv1.SchemeGroupVersion, Resources: batch.Resources(c.Tables)},
 		{GroupVersion: certificatesv1.SchemeGroupVersion, Resources: certificates.Resources(c.Tables)},
-		{GroupVersion: networkingv1.SchemeGroupVersion, Resources: networking.Resources(c.Tables)},
+		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Resources: networking.Resources(c.Tables),
+			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
+				store, ok := built["ipaddresses"].(service.IPAddresses)
+				if !ok {
+					return nil, fmt.Errorf("ipaddresses storage missing: Services cannot allocate ClusterIPs")
+				}
+				ipAddresses = store
+				return nil, nil
+			},
+		},
 		{GroupVersion: policyv1.SchemeGroupVersion, Resources: policy.Resources(c.Tables)},
 		{GroupVersion: storagev1.SchemeGroupVersion, Resources: storage.Resources(c.Tables)},
 		{GroupVersion: schedulingv1.SchemeGroupVersion, Resources: scheduling.Resources(c.Tables)},

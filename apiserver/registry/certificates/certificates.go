@@ -17,6 +17,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	certificatesvalidation "github.com/skiff-dev/skiff/apiserver/validation/certificates"
 )
 
 type csr = certificatesv1.CertificateSigningRequest
@@ -31,6 +32,8 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 			New:              func() *csr { return &csr{} },
 			NewList:          func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
 			PrepareForCreate: recordRequester,
+			Validate:         certificatesvalidation.ValidateCertificateSigningRequest,
+			ValidateUpdate:   certificatesvalidation.ValidateCertificateSigningRequestUpdate,
 			PrepareForUpdate: func(_ context.Context, obj, old *csr) { obj.Spec = old.Spec },
 			Status: &registry.Status[*csr]{
 				PrepareForUpdate: func(_ context.Context, obj, old *csr) {
@@ -38,6 +41,7 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 					keepConditions(obj, old, certificatesv1.CertificateDenied)
 					stampConditions(obj, old)
 				},
+				ValidateUpdate: certificatesvalidation.ValidateCertificateSigningRequestStatusUpdate,
 			},
 			StatusLike: map[string]*registry.Status[*csr]{
 				"approval": {
@@ -47,6 +51,7 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 						obj.Status = old.Status
 						obj.Status.Conditions = conditions
 					},
+					ValidateUpdate: certificatesvalidation.ValidateCertificateSigningRequestApprovalUpdate,
 				},
 			},
 			Fields: func(c *csr) fields.Set {

@@ -1,16 +1,22 @@
 package core
 
 import (
+	"context"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/namespace"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/pod"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
 )
 
@@ -20,6 +26,10 @@ type Config struct {
 	EventTTL time.Duration
 	// Tables returns the `kubectl get` columns of a resource, or nil.
 	Tables func(schema.GroupResource) rest.TableConvertor
+	// Services configures Service IP and port allocation; Allocators
+	// receives the allocators once built.
+	Services   service.Config
+	Allocators *service.Allocators
 }
 
 // Resources returns the stored core/v1 resources.
@@ -28,6 +38,112 @@ func Resources(c Config) []registry.Resource {
 	tables := func(r string) rest.TableConvertor { return c.Tables(corev1.Resource(r)) }
 	return []registry.Resource{
 		namespace.Definition(tables("namespaces")),
+		pod.Definition(tables("pods")),
+		service.Definition(c.Services, tables("services"), c.Allocators),
+		&registry.Definition[*corev1.PodTemplate]{
+			GroupVersion: gv, Resource: "podtemplates", Singular: "podtemplate", Kind: "PodTemplate", Namespaced: true,
+			New:            func() *corev1.PodTemplate { return &corev1.PodTemplate{} },
+			NewList:        func() runtime.Object { return &corev1.PodTemplateList{} },
+			Generation:     true,
+			Validate:       corevalidation.ValidatePodTemplate,
+			ValidateUpdate: corevalidation.ValidatePodTemplateUpdate,
+			TableConvertor: tables("podtemplates"),
+		},
+		&registry.Definition[*corev1.ReplicationController]{
+			GroupVersion: gv, Resource: "replicationcontrollers", Singular: "replicationcontroller", Kind: "ReplicationController", Namespaced: true,
+			ShortNames: []string{"rc"}, Categories: []string{"all"},
+			New:            func() *corev1.ReplicationController { return &corev1.ReplicationController{} },
+			NewList:        func() runtime.Object { return &corev1.ReplicationControllerList{} },
+			Generation:     true,
+			Validate:       corevalidation.ValidateReplicationController,
+			ValidateUpdate: corevalidation.ValidateReplicationControllerUpdate,
+			Status:         &registry.Status[*corev1.ReplicationController]{ValidateUpdate: corevalidation.ValidateReplicationControllerStatusUpdate},
+			Scale: &registry.Scale[*corev1.ReplicationController]{
+				Replicas: func(rc *corev1.ReplicationController) (int32, int32, string, error) {
+					desired := int32(1)
+					if rc.Spec.Replicas != nil {
+						desired = *rc.Spec.Replicas
+					}
+					return desired, rc.Status.Replicas, labels.SelectorFromSet(rc.Spec.Selector).String(), nil
+				},
+				SetReplicas: func(rc *corev1.ReplicationController, n int32) { rc.Spec.Replicas = &n },
+			},
+			Fields: func(rc *corev1.ReplicationController) fields.Set {
+				return fields.Set{"status.replicas": strconv.Itoa(int(rc.Status.Replicas))}
+			},
+			FieldLabels:    []string{"status.replicas"},
+			TableConvertor: tables("replicationcontrollers"),
+		},
+		&registry.Definition[*corev1.Endpoints]{
+			GroupVersion: gv, Resource: "endpoints", Singular: "endpoints", Kind: "Endpoints", Namespaced: true,
+			ShortNames:     []string{"ep"},
+			New:            func() *corev1.Endpoints { return &corev1.Endpoints{} },
+			NewList:        func() runtime.Object { return &corev1.EndpointsList{} },
+			Validate:       corevalidation.ValidateEndpoints,
+			ValidateUpdate: corevalidation.ValidateEndpointsUpdate,
+			TableConvertor: tables("endpoints"),
+		},
+		&registry.Definition[*corev1.Node]{
+			GroupVersion: gv, Resource: "nodes", Singular: "node", Kind: "Node",
+			ShortNames:     []string{"no"},
+			New:            func() *corev1.Node { return &corev1.Node{} },
+			NewList:        func() runtime.Object { return &corev1.NodeList{} },
+			Validate:       corevalidation.ValidateNode,
+			ValidateUpdate: corevalidation.ValidateNodeUpdate,
+			Status:         &registry.Status[*corev1.Node]{KeepOnCreate: true, ValidateUpdate: corevalidation.ValidateNodeStatusUpdate},
+			Fields: func(n *corev1.Node) fields.Set {
+				return fields.Set{"spec.unschedulable": strconv.FormatBool(n.Spec.Unschedulable)}
+			},
+			FieldLabels:    []string{"spec.unschedulable"},
+			TableConvertor: tables("nodes"),
+		},
+		&registry.Definition[*corev1.PersistentVolume]{
+			GroupVersion: gv, Resource: "persistentvolumes", Singular: "persistentvolume", Kind: "PersistentVolume",
+			ShortNames: []string{"pv"},
+			New:        func() *corev1.PersistentVolume { return &corev1.PersistentVolume{} },
+			NewList:    func() runtime.Object { return &corev1.PersistentVolumeList{} },
+			PrepareForCreate: func(_ context.Context, pv *corev1.PersistentVolume) {
+				pv.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending}
+				now := metav1.Now()
+				pv.Status.LastPhaseTransitionTime = &now
+			},
+			Validate:       corevalidation.ValidatePersistentVolume,
+			ValidateUpdate: corevalidation.ValidatePersistentVolumeUpdate,
+			Status:         &registry.Status[*corev1.PersistentVolume]{ValidateUpdate: corevalidation.ValidatePersistentVolumeStatusUpdate},
+			TableConvertor: tables("persistentvolumes"),
+		},
+		&registry.Definition[*corev1.PersistentVolumeClaim]{
+			GroupVersion: gv, Resource: "persistentvolumeclaims", Singular: "persistentvolumeclaim", Kind: "PersistentVolumeClaim", Namespaced: true,
+			ShortNames: []string{"pvc"},
+			New:        func() *corev1.PersistentVolumeClaim { return &corev1.PersistentVolumeClaim{} },
+			NewList:    func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
+			PrepareForCreate: func(_ context.Context, pvc *corev1.PersistentVolumeClaim) {
+				pvc.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}
+			},
+			Validate:       corevalidation.ValidatePersistentVolumeClaim,
+			ValidateUpdate: corevalidation.ValidatePersistentVolumeClaimUpdate,
+			Status:         &registry.Status[*corev1.PersistentVolumeClaim]{ValidateUpdate: corevalidation.ValidatePersistentVolumeClaimStatusUpdate},
+			TableConvertor: tables("persistentvolumeclaims"),
+		},
+		&registry.Definition[*corev1.ResourceQuota]{
+			GroupVersion: gv, Resource: "resourcequotas", Singular: "resourcequota", Kind: "ResourceQuota", Namespaced: true,
+			ShortNames:     []string{"quota"},
+			New:            func() *corev1.ResourceQuota { return &corev1.ResourceQuota{} },
+			NewList:        func() runtime.Object { return &corev1.ResourceQuotaList{} },
+			Validate:       corevalidation.ValidateResourceQuota,
+			ValidateUpdate: corevalidation.ValidateResourceQuotaUpdate,
+			Status:         &registry.Status[*corev1.ResourceQuota]{ValidateUpdate: corevalidation.ValidateResourceQuotaStatusUpdate},
+			TableConvertor: tables("resourcequotas"),
+		},
+		&registry.Definition[*corev1.LimitRange]{
+			GroupVersion: gv, Resource: "limitranges", Singular: "limitrange", Kind: "LimitRange", Namespaced: true,
+			ShortNames:     []string{"limits"},
+			New:            func() *corev1.LimitRange { return &corev1.LimitRange{} },
+			NewList:        func() runtime.Object { return &corev1.LimitRangeList{} },
+			Validate:       corevalidation.ValidateLimitRange,
+			ValidateUpdate: corevalidation.ValidateLimitRangeUpdate,
+			TableConvertor: tables("limitranges"),
+		},
 		&registry.Definition[*corev1.ConfigMap]{
 			GroupVersion: gv, Resource: "configmaps", Singular: "configmap", Kind: "ConfigMap", Namespaced: true,
 			ShortNames:     []string{"cm"},

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	discoveryvalidation "github.com/skiff-dev/skiff/apiserver/validation/discovery"
 )
 
 // Resources returns the discovery.k8s.io/v1 resources.
@@ -16,6 +17,8 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*discoveryv1.EndpointSlice]{
 			GroupVersion: discoveryv1.SchemeGroupVersion, Resource: "endpointslices", Singular: "endpointslice",
 			Kind: "EndpointSlice", Namespaced: true,
+			Validate:       discoveryvalidation.ValidateEndpointSlice,
+			ValidateUpdate: discoveryvalidation.ValidateEndpointSliceUpdate,
 			New:            func() *discoveryv1.EndpointSlice { return &discoveryv1.EndpointSlice{} },
 			NewList:        func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
 			Generation:     true,

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	flowcontrolvalidation "github.com/skiff-dev/skiff/apiserver/validation/flowcontrol"
 )
 
 // Resources returns the flowcontrol.apiserver.k8s.io/v1 resources.
@@ -18,19 +19,23 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 	return []registry.Resource{
 		&registry.Definition[*flowcontrolv1.FlowSchema]{
 			GroupVersion: gv, Resource: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",
+			Validate:       flowcontrolvalidation.ValidateFlowSchema,
+			ValidateUpdate: flowcontrolvalidation.ValidateFlowSchemaUpdate,
 			New:            func() *flowcontrolv1.FlowSchema { return &flowcontrolv1.FlowSchema{} },
 			NewList:        func() runtime.Object { return &flowcontrolv1.FlowSchemaList{} },
 			Generation:     true,
-			Status:         &registry.Status[*flowcontrolv1.FlowSchema]{},
+			Status:         &registry.Status[*flowcontrolv1.FlowSchema]{ValidateUpdate: flowcontrolvalidation.ValidateFlowSchemaStatusUpdate},
 			TableConvertor: tables(flowcontrolv1.Resource("flowschemas")),
 		},
 		&registry.Definition[*flowcontrolv1.PriorityLevelConfiguration]{
 			GroupVersion: gv, Resource: "prioritylevelconfigurations", Singular: "prioritylevelconfiguration",
 			Kind:           "PriorityLevelConfiguration",
+			Validate:       flowcontrolvalidation.ValidatePriorityLevelConfiguration,
+			ValidateUpdate: flowcontrolvalidation.ValidatePriorityLevelConfigurationUpdate,
 			New:            func() *flowcontrolv1.PriorityLevelConfiguration { return &flowcontrolv1.PriorityLevelConfiguration{} },
 			NewList:        func() runtime.Object { return &flowcontrolv1.PriorityLevelConfigurationList{} },
 			Generation:     true,
-			Status:         &registry.Status[*flowcontrolv1.PriorityLevelConfiguration]{},
+			Status:         &registry.Status[*flowcontrolv1.PriorityLevelConfiguration]{ValidateUpdate: flowcontrolvalidation.ValidatePriorityLevelConfigurationStatusUpdate},
 			TableConvertor: tables(flowcontrolv1.Resource("prioritylevelconfigurations")),
 		},
 	}

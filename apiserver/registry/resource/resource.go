@@ -11,6 +11,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	resourcevalidation "github.com/skiff-dev/skiff/apiserver/validation/resource"
 )
 
 // Resources returns the resource.k8s.io/v1 resources.
@@ -20,6 +21,8 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 	return []registry.Resource{
 		&registry.Definition[*resourcev1.DeviceClass]{
 			GroupVersion: gv, Resource: "deviceclasses", Singular: "deviceclass", Kind: "DeviceClass",
+			Validate:       resourcevalidation.ValidateDeviceClass,
+			ValidateUpdate: resourcevalidation.ValidateDeviceClassUpdate,
 			New:            func() *resourcev1.DeviceClass { return &resourcev1.DeviceClass{} },
 			NewList:        func() runtime.Object { return &resourcev1.DeviceClassList{} },
 			Generation:     true,
@@ -27,22 +30,28 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		},
 		&registry.Definition[*resourcev1.ResourceClaim]{
 			GroupVersion: gv, Resource: "resourceclaims", Singular: "resourceclaim", Kind: "ResourceClaim", Namespaced: true,
+			Validate:       resourcevalidation.ValidateResourceClaim,
+			ValidateUpdate: resourcevalidation.ValidateResourceClaimUpdate,
 			New:            func() *resourcev1.ResourceClaim { return &resourcev1.ResourceClaim{} },
 			NewList:        func() runtime.Object { return &resourcev1.ResourceClaimList{} },
-			Status:         &registry.Status[*resourcev1.ResourceClaim]{},
+			Status:         &registry.Status[*resourcev1.ResourceClaim]{ValidateUpdate: resourcevalidation.ValidateResourceClaimStatusUpdate},
 			TableConvertor: table("resourceclaims"),
 		},
 		&registry.Definition[*resourcev1.ResourceClaimTemplate]{
 			GroupVersion: gv, Resource: "resourceclaimtemplates", Singular: "resourceclaimtemplate", Kind: "ResourceClaimTemplate", Namespaced: true,
+			Validate:       resourcevalidation.ValidateResourceClaimTemplate,
+			ValidateUpdate: resourcevalidation.ValidateResourceClaimTemplateUpdate,
 			New:            func() *resourcev1.ResourceClaimTemplate { return &resourcev1.ResourceClaimTemplate{} },
 			NewList:        func() runtime.Object { return &resourcev1.ResourceClaimTemplateList{} },
 			TableConvertor: table("resourceclaimtemplates"),
 		},
 		&registry.Definition[*resourcev1.ResourceSlice]{
 			GroupVersion: gv, Resource: "resourceslices", Singular: "resourceslice", Kind: "ResourceSlice",
-			New:        func() *resourcev1.ResourceSlice { return &resourcev1.ResourceSlice{} },
-			NewList:    func() runtime.Object { return &resourcev1.ResourceSliceList{} },
-			Generation: true,
+			Validate:       resourcevalidation.ValidateResourceSlice,
+			ValidateUpdate: resourcevalidation.ValidateResourceSliceUpdate,
+			New:            func() *resourcev1.ResourceSlice { return &resourcev1.ResourceSlice{} },
+			NewList:        func() runtime.Object { return &resourcev1.ResourceSliceList{} },
+			Generation:     true,
 			Fields: func(s *resourcev1.ResourceSlice) fields.Set {
 				node := ""
 				if s.Spec.NodeName != nil {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	schedulingvalidation "github.com/skiff-dev/skiff/apiserver/validation/scheduling"
 )
 
 // Resources returns the scheduling.k8s.io/v1 resources.
@@ -16,6 +17,8 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*schedulingv1.PriorityClass]{
 			GroupVersion: schedulingv1.SchemeGroupVersion, Resource: "priorityclasses", Singular: "priorityclass", Kind: "PriorityClass",
 			ShortNames:     []string{"pc"},
+			Validate:       schedulingvalidation.ValidatePriorityClass,
+			ValidateUpdate: schedulingvalidation.ValidatePriorityClassUpdate,
 			New:            func() *schedulingv1.PriorityClass { return &schedulingv1.PriorityClass{} },
 			NewList:        func() runtime.Object { return &schedulingv1.PriorityClassList{} },
 			Generation:     true,

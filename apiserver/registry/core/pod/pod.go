@@ -1,0 +1,176 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/skiff-dev/skiff/apiserver/registry"
+	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
+)
+
+// Definition declares pods.
+func Definition(tables rest.TableConvertor) *registry.Definition[*corev1.Pod] {
+	return &registry.Definition[*corev1.Pod]{
+		GroupVersion: corev1.SchemeGroupVersion,
+		Resource:     "pods", Singular: "pod", Kind: "Pod", Namespaced: true,
+		ShortNames: []string{"po"}, Categories: []string{"all"},
+		New:        func() *corev1.Pod { return &corev1.Pod{} },
+		NewList:    func() runtime.Object { return &corev1.PodList{} },
+		Generation: true,
+		PrepareForCreate: func(_ context.Context, pod *corev1.Pod) {
+			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corevalidation.ComputePodQOS(pod)}
+		},
+		Validate:       corevalidation.ValidatePod,
+		ValidateUpdate: corevalidation.ValidatePodUpdate,
+		Status: &registry.Status[*corev1.Pod]{
+			PrepareForUpdate: func(_ context.Context, pod, old *corev1.Pod) {
+				// The status writer (a kubelet) owns neither the pod's owners
+				// nor its deletion.
+				pod.OwnerReferences = old.OwnerReferences
+			},
+			ValidateUpdate: corevalidation.ValidatePodStatusUpdate,
+		},
+		GracefulDelete: gracePeriod,
+		Fields:         podFields,
+		FieldLabels: []string{
+			"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+			"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName",
+		},
+		Indexed:        []string{"spec.nodeName"},
+		TableConvertor: tables,
+		Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
+			storages["pods/binding"] = &BindingREST{store: main.Store}
+			storages["pods/ephemeralcontainers"] = partialUpdate(main.Store, keepEphemeralContainers, corevalidation.ValidatePodEphemeralContainersUpdate)
+			storages["pods/resize"] = partialUpdate(main.Store, keepResize, corevalidation.ValidatePodResize)
+			return nil
+		},
+	}
+}
+
+// gracePeriod decides how long a deleted pod may take to stop, as
+// upstream's pod strategy does: the client's grace period, or the pod's
+// terminationGracePeriodSeconds; zero — immediate removal — for a pod no
+// node runs and for a pod that has finished.
+func gracePeriod(_ context.Context, pod *corev1.Pod, options *metav1.DeleteOptions) bool {
+	if options == nil {
+		return false
+	}
+	var period int64
+	switch {
+	case options.GracePeriodSeconds != nil:
+		period = *options.GracePeriodSeconds
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		period = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		period = 0
+	}
+	if period < 0 {
+		period = 1
+	}
+	options.GracePeriodSeconds = &period
+	return true
+}
+
+// podFields are the selectable fields of a pod, as upstream's.
+func podFields(pod *corev1.Pod) fields.Set {
+	podIP := ""
+	if len(pod.Status.PodIPs) > 0 {
+		podIP = pod.Status.PodIPs[0].IP
+	}
+	return fields.Set{
+		"spec.nodeName":            pod.Spec.NodeName,
+		"spec.restartPolicy":       string(pod.Spec.RestartPolicy),
+		"spec.schedulerName":       pod.Spec.SchedulerName,
+		"spec.serviceAccountName":  pod.Spec.ServiceAccountName,
+		"spec.hostNetwork":         strconv.FormatBool(pod.Spec.HostNetwork),
+		"status.phase":             string(pod.Status.Phase),
+		"status.podIP":             podIP,
+		"status.nominatedNodeName": pod.Status.NominatedNodeName,
+	}
+}
+
+// keepEphemeralContainers makes pod old but for its ephemeral containers:
+// all that pods/ephemeralcontainers may change.
+func keepEphemeralContainers(pod, old *corev1.Pod) {
+	ephemeral := pod.Spec.EphemeralContainers
+	keepOld(pod, old)
+	pod.Spec.EphemeralContainers = ephemeral
+}
+
+// keepResize makes pod old but for its containers' resources and resize
+// policies and its pod-level resources: all that pods/resize may change.
+func keepResize(pod, old *corev1.Pod) {
+	type resize struct {
+		resources corev1.ResourceRequirements
+		policy    []corev1.ContainerResizePolicy
+	}
+	byName := map[string]resize{}
+	for _, c := range append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		byName[c.Name] = resize{c.Resources, c.ResizePolicy}
+	}
+	podResources := pod.Spec.Resources
+	keepOld(pod, old)
+	apply := func(cs []corev1.Container) {
+		for i := range cs {
+			if r, ok := byName[cs[i].Name]; ok {
+				cs[i].Resources, cs[i].ResizePolicy = r.resources, r.policy
+			}
+		}
+	}
+	apply(pod.Spec.InitContainers)
+	apply(pod.Spec.Containers)
+	pod.Spec.Resources = podResources
+}
+
+// keepOld resets pod to a copy of old, keeping the identity and the
+// resourceVersion (the update's precondition) the client sent.
+func keepOld(pod, old *corev1.Pod) {
+	name, namespace, uid, rv := pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion
+	*pod = *old.DeepCopy()
+	pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion = name, namespace, uid, rv
+}
+
+// partialUpdate serves a subresource that writes one part of a pod's spec:
+// keep narrows the update to that part, validate checks it.
+func partialUpdate(main *genericregistry.Store, keep func(pod, old *corev1.Pod), validate func(pod, old *corev1.Pod) field.ErrorList) rest.Storage {
+	store := *main
+	st := &partialStrategy{RESTUpdateStrategy: main.UpdateStrategy, keep: keep, validate: validate}
+	store.UpdateStrategy = st
+	store.ResetFieldsStrategy = nil
+	return registry.NewSubresourceREST(&store)
+}
+
+type partialStrategy struct {
+	rest.RESTUpdateStrategy
+	keep     func(pod, old *corev1.Pod)
+	validate func(pod, old *corev1.Pod) field.ErrorList
+}
+
+func (s *partialStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	pod, oldPod := obj.(*corev1.Pod), old.(*corev1.Pod)
+	s.keep(pod, oldPod)
+	pod.Generation = oldPod.Generation + 1
+}
+
+func (s *partialStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	return s.validate(obj.(*corev1.Pod), old.(*corev1.Pod))
+}
+
+// assertPod narrows a stored object to a pod.
+func assertPod(obj runtime.Object) (*corev1.Pod, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil, fmt.Errorf("unexpected object type %T, want a Pod", obj)
+	}
+	return pod, nil
+}

@@ -1,0 +1,14 @@
+package flowcontrol
+
+import (
+	"testing"
+
+	vt "github.com/skiff-dev/skiff/apiserver/validation/metavalidation/validationtest"
+)
+
+func TestFixtures(t *testing.T) {
+	vt.RunFixtures(t, map[string]vt.Validator{
+		"FlowSchema":                 vt.Kind(ValidateFlowSchema),
+		"PriorityLevelConfiguration": vt.Kind(ValidatePriorityLevelConfiguration),
+	})
+}
