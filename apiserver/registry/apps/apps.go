@@ -5,6 +5,7 @@
 package apps
 
 import (
+	"context"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	appsvalidation "github.com/skiff-dev/skiff/apiserver/validation/apps"
 )
 
 // Resources returns the apps/v1 resources.
@@ -25,10 +27,12 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*appsv1.Deployment]{
 			GroupVersion: gv, Resource: "deployments", Singular: "deployment", Kind: "Deployment", Namespaced: true,
 			ShortNames: []string{"deploy"}, Categories: []string{"all"},
-			New:        func() *appsv1.Deployment { return &appsv1.Deployment{} },
-			NewList:    func() runtime.Object { return &appsv1.DeploymentList{} },
-			Generation: true,
-			Status:     &registry.Status[*appsv1.Deployment]{},
+			Validate:       appsvalidation.ValidateDeployment,
+			ValidateUpdate: appsvalidation.ValidateDeploymentUpdate,
+			New:            func() *appsv1.Deployment { return &appsv1.Deployment{} },
+			NewList:        func() runtime.Object { return &appsv1.DeploymentList{} },
+			Generation:     true,
+			Status:         &registry.Status[*appsv1.Deployment]{ValidateUpdate: appsvalidation.ValidateDeploymentStatusUpdate},
 			Scale: &registry.Scale[*appsv1.Deployment]{
 				Replicas: func(d *appsv1.Deployment) (int32, int32, string, error) {
 					sel, err := selectorString(d.Spec.Selector)
@@ -41,10 +45,12 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*appsv1.ReplicaSet]{
 			GroupVersion: gv, Resource: "replicasets", Singular: "replicaset", Kind: "ReplicaSet", Namespaced: true,
 			ShortNames: []string{"rs"}, Categories: []string{"all"},
-			New:        func() *appsv1.ReplicaSet { return &appsv1.ReplicaSet{} },
-			NewList:    func() runtime.Object { return &appsv1.ReplicaSetList{} },
-			Generation: true,
-			Status:     &registry.Status[*appsv1.ReplicaSet]{},
+			Validate:       appsvalidation.ValidateReplicaSet,
+			ValidateUpdate: appsvalidation.ValidateReplicaSetUpdate,
+			New:            func() *appsv1.ReplicaSet { return &appsv1.ReplicaSet{} },
+			NewList:        func() runtime.Object { return &appsv1.ReplicaSetList{} },
+			Generation:     true,
+			Status:         &registry.Status[*appsv1.ReplicaSet]{ValidateUpdate: appsvalidation.ValidateReplicaSetStatusUpdate},
 			Scale: &registry.Scale[*appsv1.ReplicaSet]{
 				Replicas: func(rs *appsv1.ReplicaSet) (int32, int32, string, error) {
 					sel, err := selectorString(rs.Spec.Selector)
@@ -61,10 +67,12 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*appsv1.StatefulSet]{
 			GroupVersion: gv, Resource: "statefulsets", Singular: "statefulset", Kind: "StatefulSet", Namespaced: true,
 			ShortNames: []string{"sts"}, Categories: []string{"all"},
-			New:        func() *appsv1.StatefulSet { return &appsv1.StatefulSet{} },
-			NewList:    func() runtime.Object { return &appsv1.StatefulSetList{} },
-			Generation: true,
-			Status:     &registry.Status[*appsv1.StatefulSet]{},
+			Validate:       appsvalidation.ValidateStatefulSet,
+			ValidateUpdate: appsvalidation.ValidateStatefulSetUpdate,
+			New:            func() *appsv1.StatefulSet { return &appsv1.StatefulSet{} },
+			NewList:        func() runtime.Object { return &appsv1.StatefulSetList{} },
+			Generation:     true,
+			Status:         &registry.Status[*appsv1.StatefulSet]{ValidateUpdate: appsvalidation.ValidateStatefulSetStatusUpdate},
 			Scale: &registry.Scale[*appsv1.StatefulSet]{
 				Replicas: func(s *appsv1.StatefulSet) (int32, int32, string, error) {
 					sel, err := selectorString(s.Spec.Selector)
@@ -77,14 +85,23 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 		&registry.Definition[*appsv1.DaemonSet]{
 			GroupVersion: gv, Resource: "daemonsets", Singular: "daemonset", Kind: "DaemonSet", Namespaced: true,
 			ShortNames: []string{"ds"}, Categories: []string{"all"},
+			Validate:       appsvalidation.ValidateDaemonSet,
+			ValidateUpdate: appsvalidation.ValidateDaemonSetUpdate,
 			New:            func() *appsv1.DaemonSet { return &appsv1.DaemonSet{} },
+			// The template generation (an annotation) counts template changes.
+			PrepareForCreate: func(_ context.Context, ds *appsv1.DaemonSet) { appsvalidation.SetDaemonSetTemplateGeneration(ds, nil) },
+			PrepareForUpdate: func(_ context.Context, ds, old *appsv1.DaemonSet) {
+				appsvalidation.SetDaemonSetTemplateGeneration(ds, old)
+			},
 			NewList:        func() runtime.Object { return &appsv1.DaemonSetList{} },
 			Generation:     true,
-			Status:         &registry.Status[*appsv1.DaemonSet]{},
+			Status:         &registry.Status[*appsv1.DaemonSet]{ValidateUpdate: appsvalidation.ValidateDaemonSetStatusUpdate},
 			TableConvertor: table("daemonsets"),
 		},
 		&registry.Definition[*appsv1.ControllerRevision]{
 			GroupVersion: gv, Resource: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision", Namespaced: true,
+			Validate:       appsvalidation.ValidateControllerRevision,
+			ValidateUpdate: appsvalidation.ValidateControllerRevisionUpdate,
 			New:            func() *appsv1.ControllerRevision { return &appsv1.ControllerRevision{} },
 			NewList:        func() runtime.Object { return &appsv1.ControllerRevisionList{} },
 			TableConvertor: table("controllerrevisions"),

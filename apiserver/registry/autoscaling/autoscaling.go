@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	autoscalingvalidation "github.com/skiff-dev/skiff/apiserver/validation/autoscaling"
 )
 
 // Resources returns the horizontalpodautoscalers resource as served at gv,
@@ -20,9 +21,11 @@ func Resources(gv schema.GroupVersion, tables func(schema.GroupResource) rest.Ta
 			GroupVersion: gv, Resource: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler",
 			Kind: "HorizontalPodAutoscaler", Namespaced: true,
 			ShortNames: []string{"hpa"}, Categories: []string{"all"},
+			Validate:       autoscalingvalidation.ValidateHorizontalPodAutoscaler,
+			ValidateUpdate: autoscalingvalidation.ValidateHorizontalPodAutoscalerUpdate,
 			New:            func() *autoscalingv2.HorizontalPodAutoscaler { return &autoscalingv2.HorizontalPodAutoscaler{} },
 			NewList:        func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscalerList{} },
-			Status:         &registry.Status[*autoscalingv2.HorizontalPodAutoscaler]{},
+			Status:         &registry.Status[*autoscalingv2.HorizontalPodAutoscaler]{ValidateUpdate: autoscalingvalidation.ValidateHorizontalPodAutoscalerStatusUpdate},
 			TableConvertor: tables(schema.GroupResource{Group: gv.Group, Resource: "horizontalpodautoscalers"}),
 		},
 	}

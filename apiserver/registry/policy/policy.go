@@ -9,6 +9,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	policyvalidation "github.com/skiff-dev/skiff/apiserver/validation/policy"
 )
 
 // Resources returns the policy/v1 resources.
@@ -18,10 +19,12 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 			GroupVersion: policyv1.SchemeGroupVersion, Resource: "poddisruptionbudgets", Singular: "poddisruptionbudget",
 			Kind: "PodDisruptionBudget", Namespaced: true,
 			ShortNames:     []string{"pdb"},
+			Validate:       policyvalidation.ValidatePodDisruptionBudget,
+			ValidateUpdate: policyvalidation.ValidatePodDisruptionBudgetUpdate,
 			New:            func() *policyv1.PodDisruptionBudget { return &policyv1.PodDisruptionBudget{} },
 			NewList:        func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
 			Generation:     true,
-			Status:         &registry.Status[*policyv1.PodDisruptionBudget]{},
+			Status:         &registry.Status[*policyv1.PodDisruptionBudget]{ValidateUpdate: policyvalidation.ValidatePodDisruptionBudgetStatusUpdate},
 			TableConvertor: tables(policyv1.Resource("poddisruptionbudgets")),
 		},
 	}

@@ -1,0 +1,11 @@
+package autoscaling
+
+import (
+	"testing"
+
+	vt "github.com/skiff-dev/skiff/apiserver/validation/metavalidation/validationtest"
+)
+
+func TestFixtures(t *testing.T) {
+	vt.RunFixtures(t, map[string]vt.Validator{"HorizontalPodAutoscaler": vt.Kind(ValidateHorizontalPodAutoscaler)})
+}

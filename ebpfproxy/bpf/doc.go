@@ -1,0 +1,7 @@
+// Package bpf holds the proxy's BPF C programs (c/lb.c: cgroup socket hooks
+// that translate Service frontends to backends and back) and the bpf2go
+// output generated from them (lb_bpfel.go, lb_bpfel.o), committed so that
+// building Skiff needs no clang. It describes the map layout and converts
+// addresses and ports to the maps' byte order; it does not decide what goes
+// into the maps (see ebpfproxy/reconciler).
+package bpf

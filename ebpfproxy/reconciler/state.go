@@ -1,0 +1,387 @@
+//go:build linux
+
+package reconciler
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
+)
+
+// state is the content of the maps the reconciler owns, in the maps' own
+// terms. affinity and revnat are the datapath's own (LRU) and are never
+// written here; stats are only zeroed for new ids.
+type state struct {
+	services map[bpf.ServiceKey]bpf.ServiceValue
+	backends map[uint32]netip.AddrPort
+	// luts holds each service id's Maglev table as backend ids per slot.
+	luts  map[uint32][]uint32
+	match map[bpf.AffinityMatchKey]struct{}
+}
+
+func newState() state {
+	return state{
+		services: map[bpf.ServiceKey]bpf.ServiceValue{},
+		backends: map[uint32]netip.AddrPort{},
+		luts:     map[uint32][]uint32{},
+		match:    map[bpf.AffinityMatchKey]struct{}{},
+	}
+}
+
+// ids returns every service id the state uses.
+func (s state) serviceIDs() map[uint32]bool {
+	ids := map[uint32]bool{}
+	for _, v := range s.services {
+		ids[v.Id] = true
+	}
+	for id := range s.luts {
+		ids[id] = true
+	}
+	return ids
+}
+
+// mapSet is the subset of loaded maps state lives in.
+type mapSet struct {
+	services, backends, maglev, match, stats *ebpf.Map
+}
+
+func frontendKey(ap netip.AddrPort, proto uint8) bpf.ServiceKey {
+	var k bpf.ServiceKey
+	k.Addr.W = bpf.Addr(ap.Addr())
+	k.Port = bpf.Port(ap.Port())
+	k.Proto = proto
+	return k
+}
+
+func frontendOf(k bpf.ServiceKey) netip.AddrPort {
+	return netip.AddrPortFrom(bpf.AddrFrom(k.Addr.W), bpf.PortFrom(k.Port))
+}
+
+// readState reads the owned maps from the kernel.
+func readState(m mapSet) (state, error) {
+	s := newState()
+	var (
+		sk bpf.ServiceKey
+		sv bpf.ServiceValue
+	)
+	it := m.services.Iterate()
+	for it.Next(&sk, &sv) {
+		s.services[sk] = sv
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read services map: %w", err)
+	}
+	var (
+		id uint32
+		bv bpf.BackendValue
+	)
+	it = m.backends.Iterate()
+	for it.Next(&id, &bv) {
+		s.backends[id] = netip.AddrPortFrom(bpf.AddrFrom(bv.Addr.W), bpf.PortFrom(bv.Port))
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read backends map: %w", err)
+	}
+	var mk bpf.AffinityMatchKey
+	var one uint8
+	it = m.match.Iterate()
+	for it.Next(&mk, &one) {
+		s.match[mk] = struct{}{}
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read affinity_match map: %w", err)
+	}
+	// The outer map yields inner map ids; collect keys first, then open each.
+	var ids []uint32
+	var innerID uint32
+	it = m.maglev.Iterate()
+	for it.Next(&id, &innerID) {
+		ids = append(ids, id)
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read maglev map: %w", err)
+	}
+	for _, id := range ids {
+		var inner *ebpf.Map
+		if err := m.maglev.Lookup(id, &inner); err != nil {
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				continue // deleted meanwhile
+			}
+			return s, fmt.Errorf("open maglev table of service %d: %w", id, err)
+		}
+		lut, err := readLUT(inner)
+		inner.Close()
+		if err != nil {
+			return s, fmt.Errorf("read maglev table of service %d: %w", id, err)
+		}
+		s.luts[id] = lut
+	}
+	return s, nil
+}
+
+func readLUT(inner *ebpf.Map) ([]uint32, error) {
+	n := int(inner.MaxEntries())
+	lut := make([]uint32, n)
+	keys := make([]uint32, n)
+	var cursor ebpf.MapBatchCursor
+	got := 0
+	for got < n {
+		c, err := inner.BatchLookup(&cursor, keys[got:], lut[got:], nil)
+		got += c
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 {
+			break
+		}
+	}
+	if got != n {
+		return nil, fmt.Errorf("read %d of %d slots", got, n)
+	}
+	return lut, nil
+}
+
+// SyncStats counts what one sync wrote.
+type SyncStats struct {
+	BackendsWritten, BackendsDeleted int
+	ServicesWritten, ServicesDeleted int
+	TablesWritten, TablesDeleted     int
+	MatchWritten, MatchDeleted       int
+}
+
+// Changes is the total number of map operations.
+func (s SyncStats) Changes() int {
+	return s.BackendsWritten + s.BackendsDeleted + s.ServicesWritten + s.ServicesDeleted +
+		s.TablesWritten + s.TablesDeleted + s.MatchWritten + s.MatchDeleted
+}
+
+// step names a phase of apply, in the order apply runs them.
+type step string
+
+const (
+	stepBackendsWrite step = "backends-write"
+	stepMatchWrite    step = "affinity-match-write"
+	stepTablesWrite   step = "maglev-write"
+	stepServicesWrite step = "services-write"
+	stepServicesDel   step = "services-delete"
+	stepTablesDel     step = "maglev-delete"
+	stepMatchDel      step = "affinity-match-delete"
+	stepBackendsDel   step = "backends-delete"
+)
+
+// apply moves the maps from cur to want. The order keeps every service
+// entry a hook can see consistent: backends and tables are written before
+// the frontends that use them (raising counts), and frontends are removed
+// or lowered before the tables and backends they used are deleted.
+// newIDs are service ids taken afresh, whose counters are zeroed.
+func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncStats, error) {
+	var st SyncStats
+	if after == nil {
+		after = func(step) {}
+	}
+
+	// 1. Backends.
+	var beKeys []uint32
+	var beVals []bpf.BackendValue
+	for _, id := range sortedKeys(want.backends, cmp.Compare[uint32]) {
+		a := want.backends[id]
+		if old, ok := cur.backends[id]; ok && old == a {
+			continue
+		}
+		var v bpf.BackendValue
+		v.Addr.W = bpf.Addr(a.Addr())
+		v.Port = bpf.Port(a.Port())
+		beKeys, beVals = append(beKeys, id), append(beVals, v)
+	}
+	if err := batchUpdate(m.backends, beKeys, beVals); err != nil {
+		return st, fmt.Errorf("write backends: %w", err)
+	}
+	st.BackendsWritten = len(beKeys)
+	after(stepBackendsWrite)
+
+	// 2. Affinity membership, before a table can hand out the backend.
+	var mkAdd []bpf.AffinityMatchKey
+	for _, k := range sortedKeys(want.match, compareMatch) {
+		if _, ok := cur.match[k]; !ok {
+			mkAdd = append(mkAdd, k)
+		}
+	}
+	if err := batchUpdate(m.match, mkAdd, make([]uint8, len(mkAdd))); err != nil {
+		return st, fmt.Errorf("write affinity_match: %w", err)
+	}
+	st.MatchWritten = len(mkAdd)
+	after(stepMatchWrite)
+
+	// 3. Maglev tables: a fresh inner map swapped in whole, so a hook sees
+	// either the old table or the new one.
+	for _, id := range newIDs {
+		zero := make([]bpf.ServiceStats, ebpf.MustPossibleCPU())
+		if err := m.stats.Update(id, zero, ebpf.UpdateAny); err != nil {
+			return st, fmt.Errorf("reset counters of service %d: %w", id, err)
+		}
+	}
+	for _, id := range sortedKeys(want.luts, cmp.Compare[uint32]) {
+		lut := want.luts[id]
+		if slices.Equal(cur.luts[id], lut) {
+			continue
+		}
+		if err := writeLUT(m.maglev, id, lut); err != nil {
+			return st, fmt.Errorf("write maglev table of service %d: %w", id, err)
+		}
+		st.TablesWritten++
+	}
+	after(stepTablesWrite)
+
+	// 4. Frontends, now that everything they point at exists.
+	var skAdd []bpf.ServiceKey
+	var svAdd []bpf.ServiceValue
+	for _, k := range sortedKeys(want.services, compareServiceKey) {
+		v := want.services[k]
+		if old, ok := cur.services[k]; ok && old == v {
+			continue
+		}
+		skAdd, svAdd = append(skAdd, k), append(svAdd, v)
+	}
+	if err := batchUpdate(m.services, skAdd, svAdd); err != nil {
+		return st, fmt.Errorf("write services: %w", err)
+	}
+	st.ServicesWritten = len(skAdd)
+	after(stepServicesWrite)
+
+	// 5. Frontends that are gone.
+	var skDel []bpf.ServiceKey
+	for _, k := range sortedKeys(cur.services, compareServiceKey) {
+		if _, ok := want.services[k]; !ok {
+			skDel = append(skDel, k)
+		}
+	}
+	if err := batchDelete(m.services, skDel); err != nil {
+		return st, fmt.Errorf("delete services: %w", err)
+	}
+	st.ServicesDeleted = len(skDel)
+	after(stepServicesDel)
+
+	// 6. Tables no frontend uses any more.
+	for _, id := range sortedKeys(cur.luts, cmp.Compare[uint32]) {
+		if _, ok := want.luts[id]; ok {
+			continue
+		}
+		if err := m.maglev.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return st, fmt.Errorf("delete maglev table of service %d: %w", id, err)
+		}
+		st.TablesDeleted++
+	}
+	after(stepTablesDel)
+
+	// 7. and 8. Membership and backends nothing refers to.
+	var mkDel []bpf.AffinityMatchKey
+	for _, k := range sortedKeys(cur.match, compareMatch) {
+		if _, ok := want.match[k]; !ok {
+			mkDel = append(mkDel, k)
+		}
+	}
+	if err := batchDelete(m.match, mkDel); err != nil {
+		return st, fmt.Errorf("delete affinity_match: %w", err)
+	}
+	st.MatchDeleted = len(mkDel)
+	after(stepMatchDel)
+
+	var beDel []uint32
+	for _, id := range sortedKeys(cur.backends, cmp.Compare[uint32]) {
+		if _, ok := want.backends[id]; !ok {
+			beDel = append(beDel, id)
+		}
+	}
+	if err := batchDelete(m.backends, beDel); err != nil {
+		return st, fmt.Errorf("delete backends: %w", err)
+	}
+	st.BackendsDeleted = len(beDel)
+	after(stepBackendsDel)
+	return st, nil
+}
+
+func writeLUT(outer *ebpf.Map, id uint32, lut []uint32) error {
+	inner, err := ebpf.NewMap(&ebpf.MapSpec{
+		Name:       "skiff_maglev",
+		Type:       ebpf.Array,
+		KeySize:    4,
+		ValueSize:  4,
+		MaxEntries: uint32(len(lut)),
+		Flags:      bpf.InnerMapFlags,
+	})
+	if err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+	defer inner.Close()
+	keys := make([]uint32, len(lut))
+	for i := range keys {
+		keys[i] = uint32(i)
+	}
+	if err := batchUpdate(inner, keys, lut); err != nil {
+		return fmt.Errorf("fill table: %w", err)
+	}
+	if err := outer.Update(id, inner, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("install table: %w", err)
+	}
+	return nil
+}
+
+const batchChunk = 8192
+
+func batchUpdate[K, V any](m *ebpf.Map, keys []K, vals []V) error {
+	for i := 0; i < len(keys); i += batchChunk {
+		j := min(i+batchChunk, len(keys))
+		if _, err := m.BatchUpdate(keys[i:j], vals[i:j], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchDelete deletes keys, tolerating ones already gone (drift).
+func batchDelete[K any](m *ebpf.Map, keys []K) error {
+	for i := 0; i < len(keys); i += batchChunk {
+		j := min(i+batchChunk, len(keys))
+		n, err := m.BatchDelete(keys[i:j], nil)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+		// The batch stops at the first missing key: delete the rest singly.
+		for _, k := range keys[i+n : j] {
+			if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {
+	return slices.SortedFunc(maps.Keys(m), c)
+}
+
+func compareServiceKey(a, b bpf.ServiceKey) int {
+	for i := range a.Addr.W {
+		if c := cmp.Compare(a.Addr.W[i], b.Addr.W[i]); c != 0 {
+			return c
+		}
+	}
+	return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Proto, b.Proto))
+}
+
+func compareMatch(a, b bpf.AffinityMatchKey) int {
+	return cmp.Or(cmp.Compare(a.SvcId, b.SvcId), cmp.Compare(a.BackendId, b.BackendId))
+}

@@ -1,0 +1,237 @@
+package tables
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+// Tables is the desired state. Its methods are safe for concurrent use.
+type Tables struct {
+	mu       sync.Mutex
+	node     Node
+	services map[ServiceName]Service
+	// backends are grouped per service by source (an EndpointSlice name), so
+	// one slice can be replaced or deleted without touching the others.
+	backends map[ServiceName]map[string][]Backend
+	revision uint64
+	changed  chan struct{}
+}
+
+// New returns empty tables for the given node.
+func New(node Node) *Tables {
+	return &Tables{
+		node:     node,
+		services: map[ServiceName]Service{},
+		backends: map[ServiceName]map[string][]Backend{},
+		changed:  make(chan struct{}, 1),
+	}
+}
+
+// Changed receives a value after any write; writes coalesce, so a reader
+// takes a fresh Desired snapshot each time.
+func (t *Tables) Changed() <-chan struct{} { return t.changed }
+
+// Revision counts writes; it lets a reader tell whether it has seen the
+// latest state.
+func (t *Tables) Revision() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.revision
+}
+
+func (t *Tables) bump() {
+	t.revision++
+	select {
+	case t.changed <- struct{}{}:
+	default:
+	}
+}
+
+// SetNode replaces the node's identity and addresses.
+func (t *Tables) SetNode(n Node) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.node = n
+	t.bump()
+}
+
+// UpsertService adds or replaces a service. It rejects a service that
+// could not come from a valid Kubernetes Service (duplicate or zero ports,
+// mixed address families); the API server validates, so this only guards
+// against inconsistent data sources.
+func (t *Tables) UpsertService(s Service) error {
+	if err := validateService(s); err != nil {
+		return fmt.Errorf("service %s: %w", s.Name, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.services[s.Name] = cloneService(s)
+	t.bump()
+	return nil
+}
+
+// DeleteService removes a service; its backends stay until their source is
+// deleted, so that a recreated service finds them again.
+func (t *Tables) DeleteService(name ServiceName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.services[name]; ok {
+		delete(t.services, name)
+		t.bump()
+	}
+}
+
+// UpsertBackends replaces the backends that source reported for a service.
+// Backends may arrive before their service.
+func (t *Tables) UpsertBackends(svc ServiceName, source string, bs []Backend) error {
+	for _, b := range bs {
+		if !b.Addr.IsValid() || b.Addr.Port() == 0 {
+			return fmt.Errorf("backends of %s from %s: invalid address %s", svc, source, b.Addr)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.backends[svc]
+	if m == nil {
+		m = map[string][]Backend{}
+		t.backends[svc] = m
+	}
+	m[source] = slices.Clone(bs)
+	t.bump()
+	return nil
+}
+
+// DeleteBackends removes what source reported for a service.
+func (t *Tables) DeleteBackends(svc ServiceName, source string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.backends[svc]
+	if _, ok := m[source]; !ok {
+		return
+	}
+	delete(m, source)
+	if len(m) == 0 {
+		delete(t.backends, svc)
+	}
+	t.bump()
+}
+
+// Services returns the stored services sorted by name.
+func (t *Tables) Services() []Service {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Service, 0, len(t.services))
+	for _, s := range t.services {
+		out = append(out, cloneService(s))
+	}
+	slices.SortFunc(out, func(a, b Service) int { return compareName(a.Name, b.Name) })
+	return out
+}
+
+// Backends returns every stored backend of a service, sorted by source and
+// then address.
+func (t *Tables) Backends(svc ServiceName) []Backend {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sources := make([]string, 0, len(t.backends[svc]))
+	for s := range t.backends[svc] {
+		sources = append(sources, s)
+	}
+	slices.Sort(sources)
+	var out []Backend
+	for _, s := range sources {
+		bs := slices.Clone(t.backends[svc][s])
+		slices.SortStableFunc(bs, compareBackend)
+		out = append(out, bs...)
+	}
+	return out
+}
+
+// Desired computes what the datapath should hold now.
+func (t *Tables) Desired() Desired {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	names := make([]ServiceName, 0, len(t.services))
+	for n := range t.services {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, compareName)
+
+	var d Desired
+	owner := map[Frontend]LBKey{}
+	for _, n := range names {
+		svc := t.services[n]
+		var all []Backend
+		for _, bs := range t.backends[n] {
+			all = append(all, bs...)
+		}
+		for _, lb := range buildLBServices(svc, all, t.node) {
+			kept := lb.Frontends[:0]
+			for _, f := range lb.Frontends {
+				fk := Frontend{Addr: f.Addr, Protocol: f.Protocol}
+				if prev, taken := owner[fk]; taken {
+					d.Conflicts = append(d.Conflicts, fmt.Sprintf("%s claimed by %s and %s", f, prev, lb.Key))
+					continue
+				}
+				owner[fk] = lb.Key
+				kept = append(kept, f)
+			}
+			lb.Frontends = kept
+			if len(lb.Frontends) > 0 {
+				d.Services = append(d.Services, lb)
+			}
+		}
+	}
+	slices.SortFunc(d.Services, func(a, b LBService) int { return CompareLBKey(a.Key, b.Key) })
+	return d
+}
+
+// CompareLBKey orders keys by service, port name, protocol and scope.
+func CompareLBKey(a, b LBKey) int {
+	return cmp.Or(compareName(a.Service, b.Service), cmp.Compare(a.Port, b.Port),
+		cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.Family, b.Family), cmp.Compare(a.Scope, b.Scope))
+}
+
+func compareName(a, b ServiceName) int {
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+func compareBackend(a, b Backend) int {
+	return cmp.Or(a.Addr.Compare(b.Addr), cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.PortName, b.PortName))
+}
+
+func validateService(s Service) error {
+	if s.Name.Name == "" {
+		return fmt.Errorf("no name")
+	}
+	seen := map[string]bool{}
+	for _, p := range s.Ports {
+		if p.Port == 0 {
+			return fmt.Errorf("port %q is 0", p.Name)
+		}
+		k := p.Name + "/" + p.Protocol.String()
+		if seen[k] {
+			return fmt.Errorf("port %q/%s listed twice", p.Name, p.Protocol)
+		}
+		seen[k] = true
+	}
+	for _, set := range [][]netip.Addr{s.ClusterIPs, s.ExternalIPs, s.LoadBalancerIPs} {
+		for _, a := range set {
+			if !a.IsValid() || a.Is4In6() {
+				return fmt.Errorf("invalid address %s", a)
+			}
+		}
+	}
+	return nil
+}
+
+func cloneService(s Service) Service {
+	s.ClusterIPs = slices.Clone(s.ClusterIPs)
+	s.ExternalIPs = slices.Clone(s.ExternalIPs)
+	s.LoadBalancerIPs = slices.Clone(s.LoadBalancerIPs)
+	s.Ports = slices.Clone(s.Ports)
+	return s
+}
