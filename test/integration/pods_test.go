@@ -5,9 +5,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -167,3 +169,67 @@ func TestInvalidPodNamesItsFields(t *testing.T) {
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+func TestEvictionHonoursDisruptionBudgets(t *testing.T) {
+	ns := newPodNamespace(t)
+	ctx := context.Background()
+	client := server.Client()
+	pods := client.CoreV1().Pods(ns)
+	pod, err := pods.Create(ctx, newPod("web"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Target: corev1.ObjectReference{Name: "node-a"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod, _ = pods.Get(ctx, "web", metav1.GetOptions{})
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.Conditions = append(pod.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue})
+	if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pdbs := client.PolicyV1().PodDisruptionBudgets(ns)
+	one := intstr.FromInt32(1)
+	pdb, err := pdbs.Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAllowed := func(n int32) {
+		t.Helper()
+		pdb, err = pdbs.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: n, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1}
+		if pdb, err = pdbs.UpdateStatus(ctx, pdb, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evict := func() error {
+		return pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}})
+	}
+	// Before the disruption controller has looked at the budget.
+	if err := evict(); !apierrors.IsTooManyRequests(err) {
+		t.Fatalf("evict before the budget is processed: err = %v, want 429", err)
+	}
+	setAllowed(0)
+	err = evict()
+	if !apierrors.IsTooManyRequests(err) || !contains(err.Error(), "Cannot evict pod as it would violate the pod's disruption budget.") {
+		t.Fatalf("evict with no disruptions allowed: err = %v, want 429", err)
+	}
+	setAllowed(1)
+	if err := evict(); err != nil {
+		t.Fatalf("evict with one disruption allowed: %v", err)
+	}
+	got, err := pods.Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || got.DeletionTimestamp == nil {
+		t.Fatalf("evicted pod: %v %v, want terminating", err, got)
+	}
+	pdb, _ = pdbs.Get(ctx, "web", metav1.GetOptions{})
+	if _, recorded := pdb.Status.DisruptedPods["web"]; !recorded || pdb.Status.DisruptionsAllowed != 0 {
+		t.Errorf("budget after eviction: allowed %d disrupted %v, want 0 and web", pdb.Status.DisruptionsAllowed, pdb.Status.DisruptedPods)
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -105,11 +106,14 @@ func Groups(c Config) []Group {
 	// Services record their ClusterIPs as IPAddresses, whose storage the
 	// networking group builds after core.
 	var ipAddresses service.IPAddresses
+	// Evictions check PodDisruptionBudgets, built after core too.
+	var budgets *genericregistry.Store
 	c.Services.IPAddresses = func() service.IPAddresses { return ipAddresses }
 	return []Group{
 		{
 			GroupVersion: corev1.SchemeGroupVersion,
-			Resources:    core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables, Services: c.Services, Allocators: c.Allocators}),
+			Resources: core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables, Services: c.Services, Allocators: c.Allocators,
+				Budgets: func() *genericregistry.Store { return budgets }}),
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
 				sa, ok := built["serviceaccounts"].(rest.Getter)
 				secrets, _ := built["secrets"].(rest.Getter)
@@ -145,7 +149,15 @@ func Groups(c Config) []Group {
 				return nil, nil
 			},
 		},
-		{GroupVersion: policyv1.SchemeGroupVersion, Resources: policy.Resources(c.Tables)},
+		{
+			GroupVersion: policyv1.SchemeGroupVersion, Resources: policy.Resources(c.Tables),
+			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
+				if pdbs, ok := built["poddisruptionbudgets"].(*registry.REST); ok {
+					budgets = pdbs.Store
+				}
+				return nil, nil
+			},
+		},
 		{GroupVersion: storagev1.SchemeGroupVersion, Resources: storage.Resources(c.Tables)},
 		{GroupVersion: schedulingv1.SchemeGroupVersion, Resources: scheduling.Resources(c.Tables)},
 		{GroupVersion: nodev1.SchemeGroupVersion, Resources: node.Resources(c.Tables)},

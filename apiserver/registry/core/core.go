@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -30,6 +31,8 @@ type Config struct {
 	// receives the allocators once built.
 	Services   service.Config
 	Allocators *service.Allocators
+	// Budgets returns the poddisruptionbudgets store once built.
+	Budgets func() *genericregistry.Store
 }
 
 // Resources returns the stored core/v1 resources.
@@ -38,7 +41,7 @@ func Resources(c Config) []registry.Resource {
 	tables := func(r string) rest.TableConvertor { return c.Tables(corev1.Resource(r)) }
 	return []registry.Resource{
 		namespace.Definition(tables("namespaces")),
-		pod.Definition(tables("pods")),
+		pod.Definition(tables("pods"), c.Budgets),
 		service.Definition(c.Services, tables("services"), c.Allocators),
 		&registry.Definition[*corev1.PodTemplate]{
 			GroupVersion: gv, Resource: "podtemplates", Singular: "podtemplate", Kind: "PodTemplate", Namespaced: true,

@@ -17,8 +17,9 @@ import (
 	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
 )
 
-// Definition declares pods.
-func Definition(tables rest.TableConvertor) *registry.Definition[*corev1.Pod] {
+// Definition declares pods; budgets returns the poddisruptionbudgets
+// store that evictions check.
+func Definition(tables rest.TableConvertor, budgets func() *genericregistry.Store) *registry.Definition[*corev1.Pod] {
 	return &registry.Definition[*corev1.Pod]{
 		GroupVersion: corev1.SchemeGroupVersion,
 		Resource:     "pods", Singular: "pod", Kind: "Pod", Namespaced: true,
@@ -49,6 +50,7 @@ func Definition(tables rest.TableConvertor) *registry.Definition[*corev1.Pod] {
 		TableConvertor: tables,
 		Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
 			storages["pods/binding"] = &BindingREST{store: main.Store}
+			storages["pods/eviction"] = NewEvictionREST(main.Store, budgets)
 			storages["pods/ephemeralcontainers"] = partialUpdate(main.Store, keepEphemeralContainers, corevalidation.ValidatePodEphemeralContainersUpdate)
 			storages["pods/resize"] = partialUpdate(main.Store, keepResize, corevalidation.ValidatePodResize)
 			return nil
