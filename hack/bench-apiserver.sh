@@ -12,6 +12,7 @@
 #   SKIFF_BENCH_IDLE_SECONDS   idle time before reading RSS (default 60)
 #   SKIFF_BENCH_READY_TIMEOUT  seconds to wait for /readyz (default 60)
 #   SKIFF_BENCH_LOADGEN_ARGS   extra loadgen flags, e.g. "--objects 5000 --workers 32"
+#   SKIFF_BENCH_POD_OBJECTS    pods in the pod phase (create/get/watch, and the LIST of them all; default 10000)
 #   KUBE_APISERVER_REF, ETCD_REF  reference binaries (both or neither)
 #
 # Servers listen on 127.0.0.1 only, on random free ports, with data under a
@@ -260,6 +261,7 @@ bench::starts() {
 # idle_rss, loaded_rss and writes the loadgen figures to WORK/TARGET.loadgen.
 idle_rss=""
 loaded_rss=""
+pods_rss=""
 bench::idle_and_load() {
 	local target="$1" kubeconfig
 	local dir="${work}/${target}-idle" log="${work}/${target}-idle.log"
@@ -286,6 +288,18 @@ bench::idle_and_load() {
 	sed 's/^/    /' "${work}/${target}.loadgen"
 	loaded_rss="$(bench::rss_mb "${tree_roots[@]}")"
 	bench::log "${target} RSS after loadgen: ${loaded_rss} MB"
+
+	# Pods: the kind kubelets, schedulers and controllers load the server
+	# with; the list phase lists all of them.
+	local pod_args=(--kind pods --objects "${SKIFF_BENCH_POD_OBJECTS:-10000}" --lists 5 --duration 10m)
+	bench::log "${target} loadgen ${pod_args[*]}"
+	if ! "${work}/loadgen" --kubeconfig "${kubeconfig}" "${pod_args[@]}" >"${work}/${target}.pods.loadgen"; then
+		cat "${work}/${target}.pods.loadgen" >&2
+		bench::die "pod loadgen against ${target} failed"
+	fi
+	sed 's/^/    /' "${work}/${target}.pods.loadgen"
+	pods_rss="$(bench::rss_mb "${tree_roots[@]}")"
+	bench::log "${target} RSS after the pod loadgen: ${pods_rss} MB"
 	"${target}::stop"
 }
 
@@ -320,7 +334,7 @@ main() {
 	bench::starts skiff restart
 	local skiff_restart="${start_mean}" skiff_restart_each="${start_each}"
 	bench::idle_and_load skiff
-	local skiff_idle="${idle_rss}" skiff_loaded="${loaded_rss}"
+	local skiff_idle="${idle_rss}" skiff_loaded="${loaded_rss}" skiff_pods_rss="${pods_rss}"
 
 	bench::sum "skiff start->readyz fresh (mean)" "${skiff_fresh} s (runs: ${skiff_fresh_each})"
 	bench::sum "skiff start->readyz restart (mean)" "${skiff_restart} s (runs: ${skiff_restart_each})"
@@ -330,6 +344,10 @@ main() {
 	while read -r name value; do
 		bench::sum "skiff ${name}" "${value}"
 	done <"${work}/skiff.loadgen"
+	bench::sum "skiff RSS after the pod loadgen" "${skiff_pods_rss} MB"
+	while read -r name value; do
+		bench::sum "skiff pods ${name}" "${value}"
+	done <"${work}/skiff.pods.loadgen"
 
 	if [ -n "${KUBE_APISERVER_REF:-}" ]; then
 		ref::prepare

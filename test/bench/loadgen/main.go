@@ -59,6 +59,9 @@ var kinds = map[string]func(client kubernetes.Interface, namespace string) resou
 	"configmaps": func(client kubernetes.Interface, namespace string) resource {
 		return configMaps{client.CoreV1().ConfigMaps(namespace)}
 	},
+	"pods": func(client kubernetes.Interface, namespace string) resource {
+		return &pods{client: client.CoreV1().Pods(namespace), sa: client.CoreV1().ServiceAccounts(namespace)}
+	},
 }
 
 // configMaps creates small ConfigMaps: one key holding a 128-byte value.
@@ -92,6 +95,59 @@ func (c configMaps) list(ctx context.Context, opts metav1.ListOptions) (int, str
 
 func (c configMaps) watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 	return c.client.Watch(ctx, opts)
+}
+
+// pods creates unscheduled single-container pods, the shape a Deployment
+// stamps out (about 1.5 KB each once defaulted). The namespace gets the
+// default ServiceAccount the ServiceAccount admission plugin requires.
+type pods struct {
+	client corev1client.PodInterface
+	sa     corev1client.ServiceAccountInterface
+	once   sync.Once
+	saErr  error
+}
+
+func (p *pods) create(ctx context.Context, name string, labels map[string]string) error {
+	p.once.Do(func() {
+		_, err := p.sa.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			p.saErr = fmt.Errorf("create the default service account: %w", err)
+		}
+	})
+	if p.saErr != nil {
+		return p.saErr
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "app", Image: "registry.example/app:1.0",
+			Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+			Env:   []corev1.EnvVar{{Name: "MODE", Value: "bench"}},
+		}}},
+	}
+	_, err := p.client.Create(ctx, pod, metav1.CreateOptions{})
+	return err
+}
+
+func (p *pods) get(ctx context.Context, name string) error {
+	_, err := p.client.Get(ctx, name, metav1.GetOptions{})
+	return err
+}
+
+func (p *pods) list(ctx context.Context, opts metav1.ListOptions) (int, string, error) {
+	l, err := p.client.List(ctx, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	return len(l.Items), l.ResourceVersion, nil
+}
+
+func (p *pods) watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return p.client.Watch(ctx, opts)
+}
+
+func (p *pods) deleteCollection(ctx context.Context, selector string) error {
+	return p.client.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector})
 }
 
 func (c configMaps) deleteCollection(ctx context.Context, selector string) error {

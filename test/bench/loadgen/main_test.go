@@ -21,7 +21,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "valid", mutate: func(*options) {}},
 		{name: "no kubeconfig", mutate: func(o *options) { o.kubeconfig = "" }, want: []string{"--kubeconfig is required"}},
-		{name: "unknown kind", mutate: func(o *options) { o.kind = "pods" }, want: []string{`--kind "pods" is not supported; use one of: configmaps`}},
+		{name: "unknown kind", mutate: func(o *options) { o.kind = "widgets" }, want: []string{`--kind "widgets" is not supported; use one of: configmaps, pods`}},
 		{name: "workers and objects out of range", mutate: func(o *options) { o.workers = 0; o.objects = maxObjects + 1 },
 			want: []string{"--workers must be between 1 and 1024, got 0", "--objects must be between 1 and 100000, got 100001"}},
 		{name: "unbounded duration", mutate: func(o *options) { o.duration = 0 }, want: []string{"--duration must be positive and at most 30m0s, got 0s"}},
