@@ -45,6 +45,7 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 	allocators := &service.Allocators{}
 	groups := builtin.Groups(builtin.Config{
 		Services:      services,
+		Storage:       o.Etcd.StorageConfig,
 		Allocators:    allocators,
 		EventTTL:      o.EventTTL,
 		Tables:        printers.TableConvertor,

@@ -149,3 +149,32 @@ func TestEventsCohabit(t *testing.T) {
 		t.Fatalf("incomplete event: err = %v, want Invalid", err)
 	}
 }
+
+// TestComponentStatuses checks the legacy componentstatuses probe etcd
+// now, and report the controller manager and scheduler (not running here)
+// as unhealthy.
+func TestComponentStatuses(t *testing.T) {
+	ctx := context.Background()
+	cs := server.Client().CoreV1().ComponentStatuses()
+	etcd, err := cs.Get(ctx, "etcd-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get etcd-0: %v", err)
+	}
+	if c := etcd.Conditions; len(c) != 1 || c[0].Type != corev1.ComponentHealthy || c[0].Status != corev1.ConditionTrue || c[0].Message != "ok" {
+		t.Errorf("etcd-0 conditions = %+v, want Healthy True ok", c)
+	}
+	list, err := cs.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	got := map[string]corev1.ConditionStatus{}
+	for _, s := range list.Items {
+		got[s.Name] = s.Conditions[0].Status
+	}
+	if got["scheduler"] != corev1.ConditionFalse || got["controller-manager"] != corev1.ConditionFalse || got["etcd-0"] != corev1.ConditionTrue {
+		t.Errorf("statuses = %v", got)
+	}
+	if _, err := cs.Get(ctx, "nope", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("unknown component: err = %v, want NotFound", err)
+	}
+}

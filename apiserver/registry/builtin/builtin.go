@@ -37,6 +37,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	"github.com/skiff-dev/skiff/apiserver/registry/admissionregistration"
@@ -48,6 +49,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/registry/certificates"
 	"github.com/skiff-dev/skiff/apiserver/registry/coordination"
 	"github.com/skiff-dev/skiff/apiserver/registry/core"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/componentstatus"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	"github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	"github.com/skiff-dev/skiff/apiserver/registry/events"
@@ -81,6 +83,8 @@ type Config struct {
 	// IPAddresses are filled in here); Allocators receives the allocators.
 	Services   service.Config
 	Allocators *service.Allocators
+	// Storage is the etcd configuration componentstatuses probes.
+	Storage storagebackend.Config
 }
 
 // Group is one API group version and its storage.
@@ -112,6 +116,7 @@ func Groups(c Config) []Group {
 	return []Group{
 		{
 			GroupVersion: corev1.SchemeGroupVersion,
+			Extra:        map[string]rest.Storage{"componentstatuses": componentstatus.New(c.Storage, c.Tables(corev1.Resource("componentstatuses")))},
 			Resources: core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables, Services: c.Services, Allocators: c.Allocators,
 				Budgets: func() *genericregistry.Store { return budgets }}),
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
