@@ -22,7 +22,7 @@ import (
 
 // retryInterval is how long Ensure waits between passes while the server
 // does not accept the configuration yet.
-const retryInterval = time.Second
+const retryInterval = 50 * time.Millisecond
 
 // FlowSchemas returns new copies of the bootstrap FlowSchemas, mandatory
 // first, then suggested, each annotated apf.kubernetes.io/autoupdate-spec "true".
@@ -58,7 +58,7 @@ func isMandatory(name string) bool {
 // keeps its spec.exempt tuning); an existing suggested object is updated only
 // while it opts in: annotation apf.kubernetes.io/autoupdate-spec "true", or
 // no parseable annotation and generation 1 (never edited). The annotation is
-// then set to say which applies. A pass with errors is retried every second
+// then set to say which applies. A pass with errors is retried every retryInterval
 // until one succeeds or ctx ends.
 func Ensure(ctx context.Context, client kubernetes.Interface) error {
 	logger := klog.FromContext(ctx)

@@ -16,8 +16,9 @@ import (
 )
 
 // retryInterval is how long Ensure waits between passes while the server
-// refuses reads or writes (upstream polls every second).
-const retryInterval = time.Second
+// refuses reads or writes (upstream polls every second; a server that is
+// starting accepts writes within milliseconds, and readiness waits on this).
+const retryInterval = 50 * time.Millisecond
 
 // Objects returns new copies of the bootstrap PriorityClasses. Their
 // preemption policy is left for the server to default.
@@ -28,7 +29,7 @@ func Objects() []*schedulingv1.PriorityClass {
 // Ensure creates every bootstrap PriorityClass that does not exist yet.
 // Existing classes are left as they are. A pass that meets an error the
 // server may outgrow (anything but NotFound on a read; ServiceUnavailable,
-// a timeout or too many requests on a create) is retried every second until
+// a timeout or too many requests on a create) is retried every retryInterval until
 // it succeeds or ctx ends; any other create error is returned at once.
 func Ensure(ctx context.Context, client kubernetes.Interface) error {
 	logger := klog.FromContext(ctx)
