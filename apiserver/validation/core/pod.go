@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/resource"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/skiff-dev/skiff/apiserver/validation/metavalidation"
+	"github.com/skiff-dev/skiff/internal/podqos"
 )
 
 // updatablePodSpecFields is upstream's list, quoted in the error of a pod
@@ -691,9 +691,9 @@ func ValidatePodResize(pod, old *corev1.Pod) field.ErrorList {
 	specPath := field.NewPath("spec")
 	oldQoS := old.Status.QOSClass
 	if oldQoS == "" {
-		oldQoS = ComputePodQOS(old)
+		oldQoS = podqos.Compute(old)
 	}
-	if oldQoS != ComputePodQOS(pod) {
+	if oldQoS != podqos.Compute(pod) {
 		errs = append(errs, field.Invalid(specPath, pod.Status.QOSClass, "Pod QOS Class may not change as a result of resizing"))
 	}
 	if !nodeSupportsResize(old) {
@@ -856,58 +856,6 @@ func nodeSupportsResize(pod *corev1.Pod) bool {
 		}
 	}
 	return true
-}
-
-// ComputePodQOS computes a pod's QoS class from its cpu and memory, at pod
-// level when set, or over its containers.
-func ComputePodQOS(pod *corev1.Pod) corev1.PodQOSClass {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	guaranteed := true
-	add := func(into, from corev1.ResourceList) sets.Set[corev1.ResourceName] {
-		found := sets.New[corev1.ResourceName]()
-		for name, q := range from {
-			if !qosComputeResourceNames.Has(name) || q.Cmp(resource.Quantity{}) <= 0 {
-				continue
-			}
-			found.Insert(name)
-			sum := q.DeepCopy()
-			if prev, ok := into[name]; ok {
-				sum.Add(prev)
-			}
-			into[name] = sum
-		}
-		return found
-	}
-	if r := pod.Spec.Resources; r != nil {
-		add(requests, r.Requests)
-		if len(r.Limits) > 0 && !add(limits, r.Limits).HasAll(corev1.ResourceCPU, corev1.ResourceMemory) {
-			guaranteed = false
-		}
-	} else {
-		for _, list := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
-			for _, c := range list {
-				add(requests, c.Resources.Requests)
-				if !add(limits, c.Resources.Limits).HasAll(corev1.ResourceCPU, corev1.ResourceMemory) {
-					guaranteed = false
-				}
-			}
-		}
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, req := range requests {
-			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
-				guaranteed = false
-				break
-			}
-		}
-	}
-	if guaranteed && len(requests) == len(limits) {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }
 
 // ValidatePodBinding validates a Binding posted to pods/binding: a target

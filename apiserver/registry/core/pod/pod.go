@@ -15,6 +15,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
+	"github.com/skiff-dev/skiff/internal/podqos"
 )
 
 // Definition declares pods; budgets returns the poddisruptionbudgets
@@ -28,7 +29,7 @@ func Definition(tables rest.TableConvertor, budgets func() *genericregistry.Stor
 		NewList:    func() runtime.Object { return &corev1.PodList{} },
 		Generation: true,
 		PrepareForCreate: func(_ context.Context, pod *corev1.Pod) {
-			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corevalidation.ComputePodQOS(pod)}
+			pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: podqos.Compute(pod)}
 		},
 		Validate:       corevalidation.ValidatePod,
 		ValidateUpdate: corevalidation.ValidatePodUpdate,
