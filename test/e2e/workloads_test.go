@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestKubectlWorkloads runs stock kubectl workflows on the built-in
@@ -18,9 +19,10 @@ func TestKubectlWorkloads(t *testing.T) {
 	for name, kubectl := range kubectls() {
 		t.Run(name, func(t *testing.T) {
 			ns := "workloads-" + strings.ReplaceAll(strings.TrimPrefix(name, "/usr/bin/"), " ", "-")
-			run := func(args ...string) (string, error) {
+			run := func(stdin string, args ...string) (string, error) {
 				cmd := exec.Command(kubectl[0], append(kubectl[1:], args...)...)
 				cmd.Env = append(os.Environ(), "KUBECONFIG="+s.kubeconfig())
+				cmd.Stdin = strings.NewReader(stdin)
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out
 				err := cmd.Run()
@@ -29,6 +31,7 @@ func TestKubectlWorkloads(t *testing.T) {
 			steps := []struct {
 				name    string
 				args    []string
+				stdin   func() string
 				want    []string
 				wantErr bool
 			}{
@@ -45,6 +48,15 @@ func TestKubectlWorkloads(t *testing.T) {
 				{name: "run pod", args: []string{"-n", ns, "run", "box", "--image=busybox:1.36", "--restart=Never", "--", "sleep", "3600"}, want: []string{`pod/box created`}},
 				{name: "get pods wide", args: []string{"-n", ns, "get", "pods", "-o", "wide"}, want: []string{`NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES`, `box\s+0/1\s+Pending\s+0\s+\S+\s+<none>\s+<none>\s+<none>\s+<none>`}},
 				{name: "describe pod", args: []string{"-n", ns, "describe", "pod", "box"}, want: []string{`Name:\s+box`, `Status:\s+Pending`, `QoS Class:\s+BestEffort`, `Image:\s+busybox:1.36`}},
+				{name: "event", args: []string{"-n", ns, "create", "-f", "-"}, stdin: func() string {
+					uid, err := run("", "-n", ns, "get", "pod", "box", "-o", "jsonpath={.metadata.uid}")
+					if err != nil {
+						t.Fatalf("uid of pod box: %v: %s", err, uid)
+					}
+					return boxEvent(ns, strings.TrimSpace(uid))
+				}, want: []string{`event/box.1 created`}},
+				{name: "events by field", args: []string{"-n", ns, "get", "events", "--field-selector", "involvedObject.kind=Pod,involvedObject.name=box,type=Warning"}, want: []string{`LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE`, `Warning\s+FailedScheduling\s+pod/box\s+0/0 nodes are available`}},
+				{name: "describe pod events", args: []string{"-n", ns, "describe", "pod", "box"}, want: []string{`Events:`, `Warning\s+FailedScheduling\s+.*default-scheduler\s+0/0 nodes are available`}},
 				{name: "pod field selector", args: []string{"-n", ns, "get", "pods", "--field-selector", "status.phase=Pending,spec.restartPolicy=Never", "-o", "name"}, want: []string{`^pod/box$`}},
 				{name: "create job", args: []string{"-n", ns, "create", "job", "once", "--image=busybox:1.36", "--", "true"}, want: []string{`job.batch/once created`}},
 				{name: "job selector", args: []string{"-n", ns, "get", "job", "once", "-o", "jsonpath={.spec.template.metadata.labels.batch\\.kubernetes\\.io/job-name}"}, want: []string{`^once$`}},
@@ -61,7 +73,11 @@ func TestKubectlWorkloads(t *testing.T) {
 				{name: "get all", args: []string{"-n", ns, "get", "all", "-o", "name"}, want: []string{`^pod/box$`, `^service/web$`, `^deployment.apps/web$`, `^job.batch/once$`, `^cronjob.batch/tick$`, `^horizontalpodautoscaler.autoscaling/web$`}},
 			}
 			for _, step := range steps {
-				out, err := run(step.args...)
+				stdin := ""
+				if step.stdin != nil {
+					stdin = step.stdin()
+				}
+				out, err := run(stdin, step.args...)
 				if (err != nil) != step.wantErr {
 					t.Errorf("%s: kubectl %s: err = %v, want error %v\n%s", step.name, strings.Join(step.args, " "), err, step.wantErr, out)
 					continue
@@ -75,4 +91,29 @@ func TestKubectlWorkloads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// boxEvent is a core/v1 Event about the pod "box" (uid) of ns, as a
+// scheduler would record it.
+func boxEvent(ns, uid string) string {
+	now := time.Now().UTC().Format(time.RFC3339)
+	return `apiVersion: v1
+kind: Event
+metadata:
+  name: box.1
+involvedObject:
+  apiVersion: v1
+  kind: Pod
+  name: box
+  namespace: ` + ns + `
+  uid: ` + uid + `
+reason: FailedScheduling
+message: "0/0 nodes are available: no nodes registered."
+type: Warning
+source:
+  component: default-scheduler
+firstTimestamp: "` + now + `"
+lastTimestamp: "` + now + `"
+count: 1
+`
 }
