@@ -8,9 +8,10 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	"k8s.io/apiserver/pkg/authorization/union"
 	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/apiserver/authz/node"
 	"github.com/skiff-dev/skiff/apiserver/authz/rbac"
+	"github.com/skiff-dev/skiff/apiserver/bootstrap/rbacpolicy"
 )
 
 // authzResult is the built authorizer and the rule resolver behind
@@ -47,9 +48,14 @@ func (o *Options) applyAuthorization(c *genericapiserver.Config, deps *dependenc
 			resolvers = append(resolvers, a)
 			res.rbac = a
 		case ModeNode:
-			// The Node authorizer only ever grants; until it exists, kubelets
-			// need RBAC grants (system:node) like any other user.
-			klog.Background().Info("Node authorization is not implemented yet; kubelet credentials get only what RBAC grants them")
+			// Registering the graph's informers here, before the server
+			// starts, has the shared factory start them with the others.
+			a, err := node.New(deps.informers, rbacpolicy.NodeRules())
+			if err != nil {
+				return res, fmt.Errorf("build Node authorizer: %w", err)
+			}
+			named = append(named, union.NamedAuthorizer{AuthorizerName: "node", Authorizer: a})
+			resolvers = append(resolvers, a)
 		case ModeWebhook:
 			return res, fmt.Errorf("--authorization-mode=Webhook is not supported by Skiff yet")
 		default:
