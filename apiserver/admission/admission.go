@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	mutatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
 	validatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
@@ -8,22 +9,67 @@ import (
 	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 
+	"github.com/skiff-dev/skiff/apiserver/admission/defaultstorageclass"
+	"github.com/skiff-dev/skiff/apiserver/admission/defaulttolerationseconds"
+	"github.com/skiff-dev/skiff/apiserver/admission/limitranger"
+	"github.com/skiff-dev/skiff/apiserver/admission/noderestriction"
+	"github.com/skiff-dev/skiff/apiserver/admission/nodetaint"
+	"github.com/skiff-dev/skiff/apiserver/admission/podsecurity"
+	"github.com/skiff-dev/skiff/apiserver/admission/priority"
+	"github.com/skiff-dev/skiff/apiserver/admission/resourcequota"
+	"github.com/skiff-dev/skiff/apiserver/admission/runtimeclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/serviceaccount"
+	"github.com/skiff-dev/skiff/apiserver/admission/storageobjectinuseprotection"
 )
 
+// OrderedPlugins lists the plugins Skiff provides in the order
+// kube-apiserver runs them (its AllOrderedPlugins, less the plugins Skiff
+// does not have): mutating plugins see the object in this order, and
+// ResourceQuota comes last so that it counts what every other plugin let
+// through.
+var OrderedPlugins = []string{
+	lifecycle.PluginName,                    // NamespaceLifecycle
+	limitranger.PluginName,                  // LimitRanger
+	serviceaccount.PluginName,               // ServiceAccount
+	noderestriction.PluginName,              // NodeRestriction
+	nodetaint.PluginName,                    // TaintNodesByCondition
+	podsecurity.PluginName,                  // PodSecurity
+	priority.PluginName,                     // Priority
+	defaulttolerationseconds.PluginName,     // DefaultTolerationSeconds
+	defaultstorageclass.PluginName,          // DefaultStorageClass
+	storageobjectinuseprotection.PluginName, // StorageObjectInUseProtection
+	runtimeclass.PluginName,                 // RuntimeClass
+	mutatingadmissionpolicy.PluginName,      // MutatingAdmissionPolicy
+	mutatingwebhook.PluginName,              // MutatingAdmissionWebhook
+	validatingadmissionpolicy.PluginName,    // ValidatingAdmissionPolicy
+	validatingwebhook.PluginName,            // ValidatingAdmissionWebhook
+	resourcequota.PluginName,                // ResourceQuota
+}
+
+// DefaultOffPlugins returns the plugins of OrderedPlugins that are off
+// unless enabled, as kube-apiserver's are: NodeRestriction (clusters with
+// kubelets turn it on with --enable-admission-plugins=NodeRestriction).
+func DefaultOffPlugins() sets.Set[string] {
+	return sets.New(noderestriction.PluginName)
+}
+
 // NewOptions returns the admission options with every plugin Skiff
-// provides registered, in kube-apiserver's recommended order, all enabled
-// by default as kube-apiserver enables them.
+// provides registered, in kube-apiserver's recommended order, enabled by
+// default as kube-apiserver enables them.
 func NewOptions() *genericoptions.AdmissionOptions {
 	o := genericoptions.NewAdmissionOptions()
+	limitranger.Register(o.Plugins)
 	serviceaccount.Register(o.Plugins)
-	o.RecommendedPluginOrder = []string{
-		lifecycle.PluginName,
-		serviceaccount.PluginName,
-		mutatingadmissionpolicy.PluginName,
-		mutatingwebhook.PluginName,
-		validatingadmissionpolicy.PluginName,
-		validatingwebhook.PluginName,
-	}
+	noderestriction.Register(o.Plugins)
+	nodetaint.Register(o.Plugins)
+	podsecurity.Register(o.Plugins)
+	priority.Register(o.Plugins)
+	defaulttolerationseconds.Register(o.Plugins)
+	defaultstorageclass.Register(o.Plugins)
+	storageobjectinuseprotection.Register(o.Plugins)
+	runtimeclass.Register(o.Plugins)
+	resourcequota.Register(o.Plugins)
+	o.RecommendedPluginOrder = append([]string(nil), OrderedPlugins...)
+	o.DefaultOffPlugins = DefaultOffPlugins()
 	return o
 }

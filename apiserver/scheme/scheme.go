@@ -34,6 +34,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/conversion"
 	"github.com/skiff-dev/skiff/apiserver/defaults"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/kubeletproxy"
 )
 
 var (
@@ -115,6 +116,8 @@ func init() {
 		utilruntime.Must(addInternal(Scheme, gv))
 	}
 	utilruntime.Must(conversion.AddToScheme(Scheme))
+	// Query parameters of the kubelet-facing subresources (pods/log, exec…).
+	utilruntime.Must(kubeletproxy.AddConversions(Scheme))
 	utilruntime.Must(defaults.AddToScheme(Scheme))
 	// As k8s.io/sample-apiserver does: the unversioned meta types.
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/bootstrap/priorityclasses"
 	"github.com/skiff-dev/skiff/apiserver/printers"
 	"github.com/skiff-dev/skiff/apiserver/registry/builtin"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/kubeletproxy"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	"github.com/skiff-dev/skiff/apiserver/scheme"
 )
@@ -43,9 +47,15 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 		return nil, err
 	}
 	allocators := &service.Allocators{}
+	kubelet, err := o.kubeletConfig()
+	if err != nil {
+		return nil, err
+	}
+	kubelet.Authorizer = deps.authz.authorizer
 	groups := builtin.Groups(builtin.Config{
 		Services:      services,
 		Storage:       o.Etcd.StorageConfig,
+		Kubelet:       kubelet,
 		Allocators:    allocators,
 		EventTTL:      o.EventTTL,
 		Tables:        printers.TableConvertor,
@@ -180,5 +190,40 @@ func (o *Options) servicesConfig() (service.Config, error) {
 		return c, fmt.Errorf("--service-node-port-range: %w", err)
 	}
 	c.NodePortRange = *pr
+	return c, nil
+}
+
+// kubeletConfig builds the kubelet connection from the --kubelet-* flags:
+// a client certificate when given, kubelets' serving certificates checked
+// against --kubelet-certificate-authority when given (as kube-apiserver,
+// unverified otherwise).
+func (o *Options) kubeletConfig() (kubeletproxy.Config, error) {
+	c := kubeletproxy.Config{Timeout: o.KubeletTimeout}
+	for _, t := range o.KubeletPreferredAddressTypes {
+		c.PreferredAddressTypes = append(c.PreferredAddressTypes, corev1.NodeAddressType(t))
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if (o.KubeletClientCertificate == "") != (o.KubeletClientKey == "") {
+		return c, fmt.Errorf("--kubelet-client-certificate and --kubelet-client-key go together")
+	}
+	if o.KubeletClientCertificate != "" {
+		pair, err := tls.LoadX509KeyPair(o.KubeletClientCertificate, o.KubeletClientKey)
+		if err != nil {
+			return c, fmt.Errorf("--kubelet-client-certificate/--kubelet-client-key: %w", err)
+		}
+		tlsConfig.Certificates = []tls.Certificate{pair}
+	}
+	if o.KubeletCertificateAuthority != "" {
+		pem, err := os.ReadFile(o.KubeletCertificateAuthority)
+		if err != nil {
+			return c, fmt.Errorf("--kubelet-certificate-authority: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return c, fmt.Errorf("--kubelet-certificate-authority: %s holds no PEM certificate", o.KubeletCertificateAuthority)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	c.TLSClientConfig = tlsConfig
 	return c, nil
 }

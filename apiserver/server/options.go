@@ -61,7 +61,13 @@ type Options struct {
 	APIServerCount          int
 	EndpointReconcilerType  string
 	DeprecatedAdmission     []string
-	KubeletFlags            map[string]*string
+	// Kubelet connection of the pods/log, exec, attach, portforward and
+	// proxy subresources (kube-apiserver's --kubelet-* flags).
+	KubeletCertificateAuthority  string
+	KubeletClientCertificate     string
+	KubeletClientKey             string
+	KubeletPreferredAddressTypes []string
+	KubeletTimeout               time.Duration
 }
 
 // AuthenticationOptions are kube-apiserver's authentication flags.
@@ -124,12 +130,13 @@ func NewOptions() *Options {
 		},
 		Authorization: AuthorizationOptions{Modes: []string{ModeRBAC}},
 
-		ServiceClusterIPRange:  "10.0.0.0/24",
-		ServiceNodePortRange:   "30000-32767",
-		EventTTL:               time.Hour,
-		APIServerCount:         1,
-		EndpointReconcilerType: "lease",
-		KubeletFlags:           map[string]*string{},
+		ServiceClusterIPRange:        "10.0.0.0/24",
+		ServiceNodePortRange:         "30000-32767",
+		EventTTL:                     time.Hour,
+		APIServerCount:               1,
+		EndpointReconcilerType:       "lease",
+		KubeletPreferredAddressTypes: []string{"Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"},
+		KubeletTimeout:               5 * time.Second,
 	}
 	o.SecureServing.BindPort = 6443
 	o.SecureServing.ServerCert.PairName = "apiserver"
@@ -205,11 +212,11 @@ func (o *Options) addKubeFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.APIServerCount, "apiserver-count", o.APIServerCount, "The number of apiservers running in the cluster, must be a positive number.")
 	fs.StringVar(&o.EndpointReconcilerType, "endpoint-reconciler-type", o.EndpointReconcilerType, "Use an endpoint reconciler (master-count, lease, none).")
 	fs.StringSliceVar(&o.DeprecatedAdmission, "admission-control", o.DeprecatedAdmission, "Admission is divided into two phases... (deprecated: use --enable-admission-plugins or --disable-admission-plugins).")
-	for _, name := range []string{"kubelet-certificate-authority", "kubelet-client-certificate", "kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout"} {
-		v := ""
-		o.KubeletFlags[name] = &v
-		fs.StringVar(&v, name, "", "kubelet connection setting (used by the pods/log, exec and nodes/proxy subresources).")
-	}
+	fs.StringVar(&o.KubeletCertificateAuthority, "kubelet-certificate-authority", o.KubeletCertificateAuthority, "Path to a cert file for the certificate authority of kubelets' serving certificates.")
+	fs.StringVar(&o.KubeletClientCertificate, "kubelet-client-certificate", o.KubeletClientCertificate, "Path to a client cert file for TLS to kubelets.")
+	fs.StringVar(&o.KubeletClientKey, "kubelet-client-key", o.KubeletClientKey, "Path to a client key file for TLS to kubelets.")
+	fs.StringSliceVar(&o.KubeletPreferredAddressTypes, "kubelet-preferred-address-types", o.KubeletPreferredAddressTypes, "List of the preferred NodeAddressTypes to use for kubelet connections.")
+	fs.DurationVar(&o.KubeletTimeout, "kubelet-timeout", o.KubeletTimeout, "Timeout for kubelet operations.")
 }
 
 // Complete fills defaults that depend on other options.

@@ -50,6 +50,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/registry/coordination"
 	"github.com/skiff-dev/skiff/apiserver/registry/core"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/componentstatus"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/kubeletproxy"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	"github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	"github.com/skiff-dev/skiff/apiserver/registry/events"
@@ -85,6 +86,9 @@ type Config struct {
 	Allocators *service.Allocators
 	// Storage is the etcd configuration componentstatuses probes.
 	Storage storagebackend.Config
+	// Kubelet says how pods/log, exec, attach, portforward and the node,
+	// pod and service proxies reach kubelets.
+	Kubelet kubeletproxy.Config
 }
 
 // Group is one API group version and its storage.
@@ -118,7 +122,7 @@ func Groups(c Config) []Group {
 			GroupVersion: corev1.SchemeGroupVersion,
 			Extra:        map[string]rest.Storage{"componentstatuses": componentstatus.New(c.Storage, c.Tables(corev1.Resource("componentstatuses")))},
 			Resources: core.Resources(core.Config{EventTTL: c.EventTTL, Tables: c.Tables, Services: c.Services, Allocators: c.Allocators,
-				Budgets: func() *genericregistry.Store { return budgets }}),
+				Budgets: func() *genericregistry.Store { return budgets }, Kubelet: c.Kubelet}),
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
 				sa, ok := built["serviceaccounts"].(rest.Getter)
 				secrets, _ := built["secrets"].(rest.Getter)

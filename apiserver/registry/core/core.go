@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/kubeletproxy"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/namespace"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/pod"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
@@ -33,16 +35,33 @@ type Config struct {
 	Allocators *service.Allocators
 	// Budgets returns the poddisruptionbudgets store once built.
 	Budgets func() *genericregistry.Store
+	// Kubelet says how the kubelet-facing subresources reach kubelets.
+	Kubelet kubeletproxy.Config
 }
 
 // Resources returns the stored core/v1 resources.
 func Resources(c Config) []registry.Resource {
 	gv := corev1.SchemeGroupVersion
 	tables := func(r string) rest.TableConvertor { return c.Tables(corev1.Resource(r)) }
+	// Stores the kubelet-facing subresources read, set as they are built.
+	var nodes, endpoints, pods *genericregistry.Store
+	lazy := func(store **genericregistry.Store) rest.Getter {
+		return kubeletproxy.GetterFunc(func(ctx context.Context, name string, opts *metav1.GetOptions) (runtime.Object, error) {
+			if *store == nil {
+				return nil, fmt.Errorf("storage not built yet")
+			}
+			return (*store).Get(ctx, name, opts)
+		})
+	}
 	return []registry.Resource{
 		namespace.Definition(tables("namespaces")),
-		pod.Definition(tables("pods"), c.Budgets),
-		service.Definition(c.Services, tables("services"), c.Allocators),
+		withExtend(pod.Definition(pod.Config{Tables: tables("pods"), Budgets: c.Budgets, Nodes: lazy(&nodes), Kubelet: c.Kubelet}),
+			func(main *registry.REST, _ map[string]rest.Storage) error { pods = main.Store; return nil }),
+		withExtend(service.Definition(c.Services, tables("services"), c.Allocators),
+			func(main *registry.REST, storages map[string]rest.Storage) error {
+				storages["services/proxy"] = kubeletproxy.NewServiceProxyREST(main.Store, lazy(&endpoints), lazy(&pods), c.Kubelet)
+				return nil
+			}),
 		&registry.Definition[*corev1.PodTemplate]{
 			GroupVersion: gv, Resource: "podtemplates", Singular: "podtemplate", Kind: "PodTemplate", Namespaced: true,
 			New:            func() *corev1.PodTemplate { return &corev1.PodTemplate{} },
@@ -85,6 +104,10 @@ func Resources(c Config) []registry.Resource {
 			Validate:       corevalidation.ValidateEndpoints,
 			ValidateUpdate: corevalidation.ValidateEndpointsUpdate,
 			TableConvertor: tables("endpoints"),
+			Extend: func(main *registry.REST, _ map[string]rest.Storage) error {
+				endpoints = main.Store
+				return nil
+			},
 		},
 		&registry.Definition[*corev1.Node]{
 			GroupVersion: gv, Resource: "nodes", Singular: "node", Kind: "Node",
@@ -99,6 +122,11 @@ func Resources(c Config) []registry.Resource {
 			},
 			FieldLabels:    []string{"spec.unschedulable"},
 			TableConvertor: tables("nodes"),
+			Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
+				nodes = main.Store
+				storages["nodes/proxy"] = kubeletproxy.NewNodeProxyREST(main.Store, c.Kubelet)
+				return nil
+			},
 		},
 		&registry.Definition[*corev1.PersistentVolume]{
 			GroupVersion: gv, Resource: "persistentvolumes", Singular: "persistentvolume", Kind: "PersistentVolume",
@@ -217,4 +245,18 @@ func EventFields(e *corev1.Event) fields.Set {
 		"source":                         source,
 		"type":                           e.Type,
 	}
+}
+
+// withExtend runs extra after d's own Extend hook, if any.
+func withExtend[T registry.Object](d *registry.Definition[T], extra func(*registry.REST, map[string]rest.Storage) error) *registry.Definition[T] {
+	own := d.Extend
+	d.Extend = func(main *registry.REST, storages map[string]rest.Storage) error {
+		if own != nil {
+			if err := own(main, storages); err != nil {
+				return err
+			}
+		}
+		return extra(main, storages)
+	}
+	return d
 }

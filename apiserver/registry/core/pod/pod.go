@@ -14,13 +14,25 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	"github.com/skiff-dev/skiff/apiserver/registry/core/kubeletproxy"
 	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
 	"github.com/skiff-dev/skiff/internal/podqos"
 )
 
-// Definition declares pods; budgets returns the poddisruptionbudgets
-// store that evictions check.
-func Definition(tables rest.TableConvertor, budgets func() *genericregistry.Store) *registry.Definition[*corev1.Pod] {
+// Config is what the pod storage needs beyond its own store.
+type Config struct {
+	Tables rest.TableConvertor
+	// Budgets returns the poddisruptionbudgets store evictions check.
+	Budgets func() *genericregistry.Store
+	// Nodes reads nodes, for the kubelet address of log, exec, attach,
+	// portforward; Kubelet says how to reach kubelets.
+	Nodes   rest.Getter
+	Kubelet kubeletproxy.Config
+}
+
+// Definition declares pods.
+func Definition(c Config) *registry.Definition[*corev1.Pod] {
+	tables, budgets := c.Tables, c.Budgets
 	return &registry.Definition[*corev1.Pod]{
 		GroupVersion: corev1.SchemeGroupVersion,
 		Resource:     "pods", Singular: "pod", Kind: "Pod", Namespaced: true,
@@ -52,6 +64,11 @@ func Definition(tables rest.TableConvertor, budgets func() *genericregistry.Stor
 		Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
 			storages["pods/binding"] = &BindingREST{store: main.Store}
 			storages["pods/eviction"] = NewEvictionREST(main.Store, budgets)
+			storages["pods/log"] = kubeletproxy.NewPodLogREST(main.Store, c.Nodes, c.Kubelet)
+			storages["pods/exec"] = kubeletproxy.NewPodExecREST(main.Store, c.Nodes, c.Kubelet)
+			storages["pods/attach"] = kubeletproxy.NewPodAttachREST(main.Store, c.Nodes, c.Kubelet)
+			storages["pods/portforward"] = kubeletproxy.NewPodPortForwardREST(main.Store, c.Nodes, c.Kubelet)
+			storages["pods/proxy"] = kubeletproxy.NewPodProxyREST(main.Store, c.Kubelet)
 			storages["pods/ephemeralcontainers"] = partialUpdate(main.Store, keepEphemeralContainers, corevalidation.ValidatePodEphemeralContainersUpdate)
 			storages["pods/resize"] = partialUpdate(main.Store, keepResize, corevalidation.ValidatePodResize)
 			return nil
