@@ -66,6 +66,12 @@ var kinds = map[schema.GroupResource]printer{
 	{Group: "node.k8s.io", Resource: "runtimeclasses"}:                               runtimeClasses,
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "flowschemas"}:                 flowSchemas,
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"}: priorityLevelConfigurations,
+
+	{Group: "resource.k8s.io", Resource: "deviceclasses"}:                    deviceClasses,
+	{Group: "resource.k8s.io", Resource: "resourceclaims"}:                   resourceClaims,
+	{Group: "resource.k8s.io", Resource: "resourceclaimtemplates"}:           resourceClaimTemplates,
+	{Group: "resource.k8s.io", Resource: "resourceslices"}:                   resourceSlices,
+	{Group: "storagemigration.k8s.io", Resource: "storageversionmigrations"}: storageVersionMigrations,
 }
 
 // defaultColumns are the built-in resources kube-apiserver prints with only
