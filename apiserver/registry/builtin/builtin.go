@@ -150,11 +150,11 @@ func Groups(c Config) []Group {
 		{
 			GroupVersion: networkingv1.SchemeGroupVersion, Resources: networking.Resources(c.Tables),
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
-				store, ok := built["ipaddresses"].(service.IPAddresses)
-				if !ok {
-					return nil, fmt.Errorf("ipaddresses storage missing: Services cannot allocate ClusterIPs")
+				// With ipaddresses turned off, Service creates that need a
+				// ClusterIP fail with a message saying so.
+				if store, ok := built["ipaddresses"].(service.IPAddresses); ok {
+					ipAddresses = store
 				}
-				ipAddresses = store
 				return nil, nil
 			},
 		},

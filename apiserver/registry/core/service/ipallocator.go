@@ -28,6 +28,9 @@ const (
 var (
 	errIPAllocated = errors.New("provided IP is already allocated")
 	errIPsFull     = errors.New("range is full")
+	// errNoIPAddresses: the networking.k8s.io ipaddresses resource, where
+	// allocations are recorded, is turned off (--runtime-config).
+	errNoIPAddresses = errors.New("ClusterIP allocation needs networking.k8s.io/v1 ipaddresses, which is not served")
 )
 
 // IPAddresses is what the IP allocator needs of the ipaddresses storage.
@@ -162,7 +165,11 @@ func (a *IPAllocator) Release(ctx context.Context, ip net.IP) error {
 	if _, ok := a.index(ip); !ok {
 		return nil
 	}
-	_, _, err := a.store().Delete(a.clusterScoped(ctx), ip.String(), rest.ValidateAllObjectFunc, &metav1.DeleteOptions{})
+	store := a.store()
+	if store == nil {
+		return errNoIPAddresses
+	}
+	_, _, err := store.Delete(a.clusterScoped(ctx), ip.String(), rest.ValidateAllObjectFunc, &metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("release IP %s: %w", ip, err)
 	}
@@ -179,7 +186,11 @@ func (a *IPAllocator) create(ctx context.Context, ip net.IP, svc *corev1.Service
 			Group: "", Resource: "services", Namespace: svc.Namespace, Name: svc.Name,
 		}},
 	}
-	_, err := a.store().Create(a.clusterScoped(ctx), addr, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
+	store := a.store()
+	if store == nil {
+		return errNoIPAddresses
+	}
+	_, err := store.Create(a.clusterScoped(ctx), addr, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return errIPAllocated
 	}
