@@ -45,14 +45,7 @@ func Definition(c Config) *registry.Definition[*corev1.Pod] {
 		},
 		Validate:       corevalidation.ValidatePod,
 		ValidateUpdate: corevalidation.ValidatePodUpdate,
-		Status: &registry.Status[*corev1.Pod]{
-			PrepareForUpdate: func(_ context.Context, pod, old *corev1.Pod) {
-				// The status writer (a kubelet) owns neither the pod's owners
-				// nor its deletion.
-				pod.OwnerReferences = old.OwnerReferences
-			},
-			ValidateUpdate: corevalidation.ValidatePodStatusUpdate,
-		},
+		Status:         &registry.Status[*corev1.Pod]{ValidateUpdate: corevalidation.ValidatePodStatusUpdate},
 		GracefulDelete: gracePeriod,
 		Fields:         podFields,
 		FieldLabels: []string{
