@@ -101,6 +101,10 @@ type Status[T Object] struct {
 	// KeepOnCreate keeps the status a client creates the object with
 	// (nodes register with theirs); otherwise create clears it.
 	KeepOnCreate bool
+	// MetadataWritable lets a status write change labels, annotations and
+	// the rest of metadata too, as upstream's nodes/status does (kubelets
+	// fix their node's labels through it); otherwise only status changes.
+	MetadataWritable bool
 	// PrepareForUpdate, when set, narrows a status write further once
 	// everything but the status has been reset to old's (a CSR's approval
 	// conditions change only through /approval).

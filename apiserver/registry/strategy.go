@@ -108,7 +108,9 @@ type statusStrategy[T Object] struct {
 func (s statusStrategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	o, oldO := obj.(T), old.(T)
 	copyAllButStatus(o, oldO)
-	metav1.ResetObjectMetaForStatus(o, oldO)
+	if !s.status.MetadataWritable {
+		metav1.ResetObjectMetaForStatus(o, oldO)
+	}
 	if s.status.PrepareForUpdate != nil {
 		s.status.PrepareForUpdate(ctx, o, oldO)
 	}
@@ -122,6 +124,11 @@ func (s statusStrategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.
 }
 
 func (s statusStrategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	if s.status.MetadataWritable {
+		return map[fieldpath.APIVersion]*fieldpath.Set{
+			fieldpath.APIVersion(s.d.GroupVersion.String()): fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
+		}
+	}
 	return map[fieldpath.APIVersion]*fieldpath.Set{
 		fieldpath.APIVersion(s.d.GroupVersion.String()): fieldpath.NewSet(
 			fieldpath.MakePathOrDie("spec"),

@@ -26,6 +26,7 @@ func newRootCommand() *cobra.Command {
 		newEtcdCommand(),
 		newKubectlCommand(),
 		newEnvtestAssetsCommand(),
+		newProxyCommand(),
 	)
 	return root
 }

@@ -1,6 +1,5 @@
 // Package datasource turns Kubernetes Services and EndpointSlices into the
-// proxy's desired-state tables. Today it holds the pure translation
-// (ServiceFromKube, BackendsFromKube, Apply); the informers that will call
-// it on every Service and EndpointSlice event come later. It never touches
-// BPF maps.
+// proxy's desired-state tables: the pure translation (ServiceFromKube,
+// BackendsFromKube, Apply) and Source, whose Service, EndpointSlice and Node
+// informers apply it on every event. It never touches BPF maps.
 package datasource

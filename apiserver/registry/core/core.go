@@ -116,7 +116,7 @@ func Resources(c Config) []registry.Resource {
 			NewList:        func() runtime.Object { return &corev1.NodeList{} },
 			Validate:       corevalidation.ValidateNode,
 			ValidateUpdate: corevalidation.ValidateNodeUpdate,
-			Status:         &registry.Status[*corev1.Node]{KeepOnCreate: true, ValidateUpdate: corevalidation.ValidateNodeStatusUpdate},
+			Status:         &registry.Status[*corev1.Node]{KeepOnCreate: true, MetadataWritable: true, ValidateUpdate: corevalidation.ValidateNodeStatusUpdate},
 			Fields: func(n *corev1.Node) fields.Set {
 				return fields.Set{"spec.unschedulable": strconv.FormatBool(n.Spec.Unschedulable)}
 			},

@@ -41,7 +41,7 @@ const (
 	maxLists    = 1000
 	maxDuration = 30 * time.Minute
 
-	cleanupTimeout = 60 * time.Second
+	cleanupTimeout = 5 * time.Minute
 )
 
 // resource is the part of a typed client the load needs. Each --kind has
@@ -146,8 +146,42 @@ func (p *pods) watch(ctx context.Context, opts metav1.ListOptions) (watch.Interf
 	return p.client.Watch(ctx, opts)
 }
 
+// deleteCollection deletes the run's pods one by one from 16 workers: a
+// server-side DeleteCollection of 10,000 pods takes longer than one request
+// may (kube-apiserver deletes a collection with one worker by default).
 func (p *pods) deleteCollection(ctx context.Context, selector string) error {
-	return p.client.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector})
+	list, err := p.client.List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return err
+	}
+	names := make(chan string)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range names {
+				if err := p.client.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					select {
+					case errs <- fmt.Errorf("delete pod %s: %w", name, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range list.Items {
+		names <- list.Items[i].Name
+	}
+	close(names)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 func (c configMaps) deleteCollection(ctx context.Context, selector string) error {
