@@ -46,11 +46,11 @@ func newProxyCommand() *cobra.Command {
 	fs.StringVar(&cfg.Master, "master", "", "The address of the API server (overrides any value in the kubeconfig).")
 	fs.StringVar(&cfg.NodeName, "hostname-override", "", "The name of this node, as its Node object is named (empty: the hostname).")
 	fs.StringVar(&cfg.PinDir, "bpf-pin-dir", proxy.DefaultPinDir, "The directory BPF maps and links are pinned under; bpffs is mounted there if it is not already.")
-	fs.StringVar(&cfg.CgroupPath, "cgroup-root", proxy.DefaultCgroupPath, "The cgroup2 directory the socket hooks attach to; processes in it and below are load-balanced.")
+	fs.StringVar(&cfg.CgroupPath, "cgroup-path", proxy.DefaultCgroupPath, "The cgroup2 directory the socket hooks attach to; processes in it and below are load-balanced.")
 	fs.Uint32Var(&cfg.MaglevTableSize, "maglev-table-size", 0, "The number of Maglev slots per service, a prime (0: the default, 16381).")
 	fs.DurationVar(&cfg.ConfigSyncPeriod, "config-sync-period", 0, "How often Services and EndpointSlices are replayed from the informer caches (0: 15m).")
 	fs.StringVar(&cfg.HealthzBindAddress, "healthz-bind-address", proxy.DefaultHealthzBindAddress, "The host:port /healthz and /livez are served on (empty: none).")
-	fs.BoolVar(&cleanup, "cleanup", false, "Detach the socket hooks from --cgroup-root, remove every pin under --bpf-pin-dir, and exit.")
+	fs.BoolVar(&cleanup, "cleanup", false, "Detach the socket hooks from --cgroup-path, remove every pin under --bpf-pin-dir, and exit.")
 	logsapi.AddFlags(logOpts, fss.FlagSet("logs"))
 	globalflag.AddGlobalFlags(fss.FlagSet("global"), cmd.Name(), logs.SkipLoggingConfigurationFlags())
 	for _, f := range fss.FlagSets {
