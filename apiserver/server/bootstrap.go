@@ -19,18 +19,26 @@ import (
 // runs whatever the authorization mode, so that switching to RBAC later
 // finds the policy in place.
 func addRBACBootstrapHook(s *genericapiserver.GenericAPIServer, deps *dependencies) error {
-	return s.AddPostStartHook("rbac/bootstrap-roles", func(hc genericapiserver.PostStartHookContext) error {
-		client, err := bootstrapClient(hc.LoopbackClientConfig)
-		if err != nil {
-			return err
-		}
-		return wait.PollUntilContextTimeout(hc, 10*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	return addClientHook(s, "rbac/bootstrap-roles", func(ctx context.Context, client kubernetes.Interface) error {
+		return wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			if err := rbacpolicy.Ensure(ctx, client); err != nil {
 				klog.FromContext(ctx).V(1).Info("Reconciling bootstrap RBAC policy failed, retrying", "err", err)
 				return false, nil
 			}
 			return true, nil
 		})
+	})
+}
+
+// addClientHook adds the post-start hook name, which runs hook with a
+// bootstrap client of the server's loopback config.
+func addClientHook(s *genericapiserver.GenericAPIServer, name string, hook func(context.Context, kubernetes.Interface) error) error {
+	return s.AddPostStartHook(name, func(hc genericapiserver.PostStartHookContext) error {
+		client, err := bootstrapClient(hc.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		return hook(hc, client)
 	})
 }
 

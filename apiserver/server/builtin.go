@@ -104,52 +104,35 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 		}
 	}
 
-	if err := s.AddPostStartHook("skiff-system-namespaces", func(hc genericapiserver.PostStartHookContext) error {
-		client, err := bootstrapClient(hc.LoopbackClientConfig)
-		if err != nil {
-			return err
-		}
-		return ensureNamespaces(hc, client, systemNamespaces)
-	}); err != nil {
-		return nil, err
-	}
 	// Bootstrap objects, under upstream's post-start hook names.
-	for name, ensure := range map[string]func(context.Context, kubernetes.Interface) error{
+	hooks := map[string]func(context.Context, kubernetes.Interface) error{
+		"skiff-system-namespaces": func(ctx context.Context, client kubernetes.Interface) error {
+			return ensureNamespaces(ctx, client, systemNamespaces)
+		},
 		"scheduling/bootstrap-system-priority-classes":         priorityclasses.Ensure,
 		"apiserver/bootstrap-system-flowcontrol-configuration": flowcontrol.Ensure,
-	} {
-		if err := s.AddPostStartHook(name, func(hc genericapiserver.PostStartHookContext) error {
-			client, err := bootstrapClient(hc.LoopbackClientConfig)
-			if err != nil {
-				return err
+		"bootstrap-controller": func(ctx context.Context, client kubernetes.Interface) error {
+			port := int32(o.SecureServing.BindPort)
+			if l := s.SecureServingInfo; l != nil && l.Listener != nil {
+				if addr, ok := l.Listener.Addr().(*net.TCPAddr); ok {
+					port = int32(addr.Port)
+				}
 			}
-			return ensure(hc, client)
-		}); err != nil {
+			if len(allocators.IPs) == 0 {
+				return fmt.Errorf("no service IP range")
+			}
+			return kubernetesservice.Run(ctx, client, kubernetesservice.Config{
+				CIDRs:     services.ClusterIPRanges,
+				ClusterIP: allocators.IPs[0].First(),
+				Address:   o.ServerRun.AdvertiseAddress,
+				Port:      port,
+			}, 10*time.Second)
+		},
+	}
+	for name, hook := range hooks {
+		if err := addClientHook(s, name, hook); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.AddPostStartHook("bootstrap-controller", func(hc genericapiserver.PostStartHookContext) error {
-		client, err := bootstrapClient(hc.LoopbackClientConfig)
-		if err != nil {
-			return err
-		}
-		port := int32(o.SecureServing.BindPort)
-		if l := s.SecureServingInfo; l != nil && l.Listener != nil {
-			if addr, ok := l.Listener.Addr().(*net.TCPAddr); ok {
-				port = int32(addr.Port)
-			}
-		}
-		if len(allocators.IPs) == 0 {
-			return fmt.Errorf("no service IP range")
-		}
-		return kubernetesservice.Run(hc, client, kubernetesservice.Config{
-			CIDRs:     services.ClusterIPRanges,
-			ClusterIP: allocators.IPs[0].First(),
-			Address:   o.ServerRun.AdvertiseAddress,
-			Port:      port,
-		}, 10*time.Second)
-	}); err != nil {
-		return nil, err
 	}
 	if err := addRBACBootstrapHook(s, deps); err != nil {
 		return nil, err
