@@ -115,6 +115,21 @@ func (h *hooks) undo(ctx context.Context, r *release) {
 	}
 }
 
+// allocate gives svc the IPs and ports it needs beyond old's (nil on
+// create), returning what it took; on failure it releases that itself.
+func (h *hooks) allocate(ctx context.Context, svc, old *corev1.Service) (*release, error) {
+	got := &release{}
+	if err := h.allocateIPs(ctx, svc, old, got); err != nil {
+		h.undo(ctx, got)
+		return nil, err
+	}
+	if err := h.allocatePorts(ctx, svc, old, got); err != nil {
+		h.undo(ctx, got)
+		return nil, err
+	}
+	return got, nil
+}
+
 func (h *hooks) beginCreate(ctx context.Context, obj runtime.Object, options *metav1.CreateOptions) (genericregistry.FinishFunc, error) {
 	svc := obj.(*corev1.Service)
 	if err := h.defaultFamilies(svc); err != nil {
@@ -123,16 +138,9 @@ func (h *hooks) beginCreate(ctx context.Context, obj runtime.Object, options *me
 	if dryrun.IsDryRun(options.DryRun) {
 		return func(context.Context, bool) {}, nil
 	}
-	got := &release{}
-	fail := func(err error) (genericregistry.FinishFunc, error) {
-		h.undo(ctx, got)
+	got, err := h.allocate(ctx, svc, nil)
+	if err != nil {
 		return nil, err
-	}
-	if err := h.allocateIPs(ctx, svc, nil, got); err != nil {
-		return fail(err)
-	}
-	if err := h.allocatePorts(ctx, svc, nil, got); err != nil {
-		return fail(err)
 	}
 	return func(ctx context.Context, success bool) {
 		if !success {
@@ -150,16 +158,9 @@ func (h *hooks) beginUpdate(ctx context.Context, obj, oldObj runtime.Object, opt
 	if dryrun.IsDryRun(options.DryRun) {
 		return func(context.Context, bool) {}, nil
 	}
-	got := &release{}
-	fail := func(err error) (genericregistry.FinishFunc, error) {
-		h.undo(ctx, got)
+	got, err := h.allocate(ctx, svc, old)
+	if err != nil {
 		return nil, err
-	}
-	if err := h.allocateIPs(ctx, svc, old, got); err != nil {
-		return fail(err)
-	}
-	if err := h.allocatePorts(ctx, svc, old, got); err != nil {
-		return fail(err)
 	}
 	// What old held and svc no longer does is released once the update
 	// is stored.
