@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -195,5 +197,55 @@ func waitReady(t *testing.T, url string, p *process) {
 	})
 	if err != nil {
 		t.Fatalf("%s/readyz not ok: %v\n%s", url, err, p.out.String())
+	}
+}
+
+// kubectlStep is one kubectl invocation of a scenario and what its output
+// must show.
+type kubectlStep struct {
+	name  string
+	args  []string
+	stdin string
+	// stdinFrom, when set, gives stdin at the step's turn (for input that
+	// depends on earlier steps).
+	stdinFrom func() string
+	want      []string // regular expressions the output must match
+	wantErr   bool
+}
+
+// kubectlRunner runs kubectl (a command line: a binary and its leading
+// arguments) against kubeconfig, returning its combined output.
+func kubectlRunner(kubectl []string, kubeconfig string) func(stdin string, args ...string) (string, error) {
+	return func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(kubectl[0], append(kubectl[1:], args...)...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+}
+
+// runKubectlSteps runs steps in order and checks each one's exit status
+// and output.
+func runKubectlSteps(t *testing.T, run func(stdin string, args ...string) (string, error), steps []kubectlStep) {
+	t.Helper()
+	for _, step := range steps {
+		stdin := step.stdin
+		if step.stdinFrom != nil {
+			stdin = step.stdinFrom()
+		}
+		out, err := run(stdin, step.args...)
+		if (err != nil) != step.wantErr {
+			t.Errorf("%s: kubectl %s: err = %v, want error %v\n%s", step.name, strings.Join(step.args, " "), err, step.wantErr, out)
+			continue
+		}
+		trimmed := strings.TrimSpace(out)
+		for _, w := range step.want {
+			if !regexp.MustCompile(`(?m)` + w).MatchString(trimmed) {
+				t.Errorf("%s: kubectl %s: output does not match %q:\n%s", step.name, strings.Join(step.args, " "), w, out)
+			}
+		}
 	}
 }

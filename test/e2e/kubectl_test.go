@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -40,22 +38,8 @@ func TestKubectlScenarios(t *testing.T) {
 	for name, kubectl := range kubectls() {
 		t.Run(name, func(t *testing.T) {
 			ns := "scenario-" + strings.ReplaceAll(strings.TrimPrefix(name, "/usr/bin/"), " ", "-")
-			run := func(stdin string, args ...string) (string, error) {
-				cmd := exec.Command(kubectl[0], append(kubectl[1:], args...)...)
-				cmd.Env = append(os.Environ(), "KUBECONFIG="+s.kubeconfig())
-				cmd.Stdin = strings.NewReader(stdin)
-				var out bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &out
-				err := cmd.Run()
-				return out.String(), err
-			}
-			steps := []struct {
-				name    string
-				args    []string
-				stdin   string
-				want    []string // regular expressions the output must match
-				wantErr bool
-			}{
+			run := kubectlRunner(kubectl, s.kubeconfig())
+			steps := []kubectlStep{
 				{name: "version", args: []string{"version"}, want: []string{`Server Version: v1\.37\.2\+skiff\.`}},
 				{name: "create namespace", args: []string{"create", "namespace", ns}, want: []string{`namespace/` + ns + ` created`}},
 				{name: "create configmap", args: []string{"-n", ns, "create", "configmap", "cm1", "--from-literal=a=1"}, want: []string{`configmap/cm1 created`}},
@@ -79,19 +63,7 @@ func TestKubectlScenarios(t *testing.T) {
 				{name: "delete namespace", args: []string{"delete", "namespace", ns, "--wait=false"}, want: []string{`namespace "` + ns + `" deleted`}},
 				{name: "namespace terminating", args: []string{"get", "namespace", ns, "-o", "jsonpath={.status.phase}"}, want: []string{`^Terminating$`}},
 			}
-			for _, step := range steps {
-				out, err := run(step.stdin, step.args...)
-				if (err != nil) != step.wantErr {
-					t.Errorf("%s: kubectl %s: err = %v, want error %v\n%s", step.name, strings.Join(step.args, " "), err, step.wantErr, out)
-					continue
-				}
-				trimmed := strings.TrimSpace(out)
-				for _, w := range step.want {
-					if !regexp.MustCompile(`(?m)` + w).MatchString(trimmed) {
-						t.Errorf("%s: kubectl %s: output does not match %q:\n%s", step.name, strings.Join(step.args, " "), w, out)
-					}
-				}
-			}
+			runKubectlSteps(t, run, steps)
 		})
 	}
 }

@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +15,8 @@ func TestKubectlWorkloads(t *testing.T) {
 	for name, kubectl := range kubectls() {
 		t.Run(name, func(t *testing.T) {
 			ns := "workloads-" + strings.ReplaceAll(strings.TrimPrefix(name, "/usr/bin/"), " ", "-")
-			run := func(stdin string, args ...string) (string, error) {
-				cmd := exec.Command(kubectl[0], append(kubectl[1:], args...)...)
-				cmd.Env = append(os.Environ(), "KUBECONFIG="+s.kubeconfig())
-				cmd.Stdin = strings.NewReader(stdin)
-				var out bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &out
-				err := cmd.Run()
-				return out.String(), err
-			}
-			steps := []struct {
-				name    string
-				args    []string
-				stdin   func() string
-				want    []string
-				wantErr bool
-			}{
+			run := kubectlRunner(kubectl, s.kubeconfig())
+			steps := []kubectlStep{
 				{name: "namespace", args: []string{"create", "namespace", ns}, want: []string{`created`}},
 				{name: "default service account", args: []string{"-n", ns, "create", "serviceaccount", "default"}, want: []string{`serviceaccount/default created`}},
 				{name: "create deployment", args: []string{"-n", ns, "create", "deployment", "web", "--image=busybox:1.36", "--replicas=2"}, want: []string{`deployment.apps/web created`}},
@@ -48,7 +30,7 @@ func TestKubectlWorkloads(t *testing.T) {
 				{name: "run pod", args: []string{"-n", ns, "run", "box", "--image=busybox:1.36", "--restart=Never", "--", "sleep", "3600"}, want: []string{`pod/box created`}},
 				{name: "get pods wide", args: []string{"-n", ns, "get", "pods", "-o", "wide"}, want: []string{`NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES`, `box\s+0/1\s+Pending\s+0\s+\S+\s+<none>\s+<none>\s+<none>\s+<none>`}},
 				{name: "describe pod", args: []string{"-n", ns, "describe", "pod", "box"}, want: []string{`Name:\s+box`, `Status:\s+Pending`, `QoS Class:\s+BestEffort`, `Image:\s+busybox:1.36`}},
-				{name: "event", args: []string{"-n", ns, "create", "-f", "-"}, stdin: func() string {
+				{name: "event", args: []string{"-n", ns, "create", "-f", "-"}, stdinFrom: func() string {
 					uid, err := run("", "-n", ns, "get", "pod", "box", "-o", "jsonpath={.metadata.uid}")
 					if err != nil {
 						t.Fatalf("uid of pod box: %v: %s", err, uid)
@@ -72,23 +54,7 @@ func TestKubectlWorkloads(t *testing.T) {
 				{name: "api-resources apps", args: []string{"api-resources", "--api-group=apps"}, want: []string{`deployments\s+deploy\s+apps/v1\s+true\s+Deployment`, `statefulsets\s+sts\s+apps/v1\s+true\s+StatefulSet`}},
 				{name: "get all", args: []string{"-n", ns, "get", "all", "-o", "name"}, want: []string{`^pod/box$`, `^service/web$`, `^deployment.apps/web$`, `^job.batch/once$`, `^cronjob.batch/tick$`, `^horizontalpodautoscaler.autoscaling/web$`}},
 			}
-			for _, step := range steps {
-				stdin := ""
-				if step.stdin != nil {
-					stdin = step.stdin()
-				}
-				out, err := run(stdin, step.args...)
-				if (err != nil) != step.wantErr {
-					t.Errorf("%s: kubectl %s: err = %v, want error %v\n%s", step.name, strings.Join(step.args, " "), err, step.wantErr, out)
-					continue
-				}
-				trimmed := strings.TrimSpace(out)
-				for _, w := range step.want {
-					if !regexp.MustCompile(`(?m)` + w).MatchString(trimmed) {
-						t.Errorf("%s: kubectl %s: output does not match %q:\n%s", step.name, strings.Join(step.args, " "), w, out)
-					}
-				}
-			}
+			runKubectlSteps(t, run, steps)
 		})
 	}
 }
