@@ -69,11 +69,16 @@ bench::tree() {
 }
 
 # bench::rss_mb PID...: summed VmRSS of the PIDs' process trees, in MB.
-bench::rss_mb() {
-	local total=0 pid key value
+bench::rss_mb() { bench::status_mb VmRSS "$@"; }
+
+# bench::status_mb FIELD PID...: a /proc/PID/status field (VmRSS, RssAnon,
+# RssFile) summed over the PIDs' process trees, in MB.
+bench::status_mb() {
+	local field="$1" total=0 pid key value
+	shift
 	for pid in $(bench::tree "$@"); do
 		while read -r key value _; do
-			if [ "${key}" = "VmRSS:" ]; then
+			if [ "${key}" = "${field}:" ]; then
 				total=$((total + value))
 				break
 			fi
@@ -278,7 +283,9 @@ bench::idle_and_load() {
 	bench::log "${target} ready; idling ${idle_seconds} s before reading RSS"
 	sleep "${idle_seconds}"
 	idle_rss="$(bench::rss_mb "${tree_roots[@]}")"
-	bench::log "${target} idle RSS after ${idle_seconds} s: ${idle_rss} MB"
+	# Anonymous memory is the process's own; file-backed RSS is the binary's
+	# pages in the page cache, shared by every process running it.
+	bench::log "${target} idle RSS after ${idle_seconds} s: ${idle_rss} MB (anonymous $(bench::status_mb RssAnon "${tree_roots[@]}") MB, file-backed $(bench::status_mb RssFile "${tree_roots[@]}") MB)"
 
 	bench::log "${target} loadgen ${loadgen_args[*]}"
 	if ! "${work}/loadgen" --kubeconfig "${kubeconfig}" "${loadgen_args[@]}" >"${work}/${target}.loadgen"; then

@@ -85,6 +85,9 @@ func buildChain(ctx context.Context, o *Options) (*aggregatorapiserver.APIAggreg
 	if err != nil {
 		return nil, err
 	}
+	if err := addStartupMemoryHook(agg.GenericAPIServer); err != nil {
+		return nil, err
+	}
 	return agg, nil
 }
 
