@@ -48,6 +48,11 @@ type Options struct {
 	// kube-apiserver personality does not (it uses --cert-dir and
 	// --client-ca-file as given, like upstream).
 	WriteAdminKubeconfig bool
+	// WriteComponentKubeconfigs, with WriteAdminKubeconfig, also writes
+	// controller-manager.kubeconfig and scheduler.kubeconfig into the data
+	// dir, each with a client certificate of its own identity
+	// (system:kube-controller-manager, system:kube-scheduler).
+	WriteComponentKubeconfigs bool
 
 	// Flags kube-apiserver has that later parts of Skiff use (Services,
 	// nodes, aggregation). They are accepted and validated now.

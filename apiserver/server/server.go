@@ -151,8 +151,45 @@ func (s *Server) ensureCredentials() error {
 	if len(a.APIAudiences) == 0 {
 		a.APIAudiences = []string{a.ServiceAccountIssuers[0]}
 	}
-	return certs.WriteKubeconfig(s.KubeconfigPath, "skiff", s.URL(), ca.CertFile, adminCert, adminKey)
+	if err := certs.WriteKubeconfig(s.KubeconfigPath, "skiff", s.URL(), ca.CertFile, adminCert, adminKey); err != nil {
+		return err
+	}
+	if !o.WriteComponentKubeconfigs {
+		return nil
+	}
+	for _, c := range componentIdentities {
+		cert, key := filepath.Join(pki, c.file+".crt"), filepath.Join(pki, c.file+".key")
+		if err := ca.EnsureClient(cert, key, c.user, c.groups); err != nil {
+			return err
+		}
+		if err := certs.WriteKubeconfig(s.ComponentKubeconfigPath(c.file), "skiff", s.URL(), ca.CertFile, cert, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// componentIdentities are the users `skiff server`'s components act as.
+// The controller manager does not yet act per controller with
+// service-account credentials (kube-controller-manager's
+// --use-service-account-credentials), so it is in system:masters; the
+// scheduler has only the system:kube-scheduler role.
+var componentIdentities = []struct {
+	file, user string
+	groups     []string
+}{
+	{file: "controller-manager", user: "system:kube-controller-manager", groups: []string{"system:masters"}},
+	{file: "scheduler", user: "system:kube-scheduler"},
+}
+
+// ComponentKubeconfigPath is where WriteComponentKubeconfigs writes the
+// kubeconfig of component ("controller-manager" or "scheduler").
+func (s *Server) ComponentKubeconfigPath(component string) string {
+	return filepath.Join(s.opts.DataDir, component+".kubeconfig")
+}
+
+// PKIDir is the directory of the server's CA, certificates and keys.
+func (s *Server) PKIDir() string { return s.opts.SecureServing.ServerCert.CertDirectory }
 
 // URL returns the https URL clients on this host reach the server at.
 func (s *Server) URL() string {

@@ -27,6 +27,8 @@ func newRootCommand() *cobra.Command {
 		newKubectlCommand(),
 		newEnvtestAssetsCommand(),
 		newProxyCommand(),
+		newControllerManagerCommand(),
+		newServerCommand(),
 	)
 	return root
 }
