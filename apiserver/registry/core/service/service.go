@@ -76,9 +76,18 @@ func Definition(c Config, tables rest.TableConvertor, allocs *Allocators) *regis
 			if err != nil {
 				return fmt.Errorf("node port allocation storage: %w", err)
 			}
-			s, _, err := generic.NewRawStorage(opts.StorageConfig, nil, nil, nodePortKey)
+			s, destroy, err := generic.NewRawStorage(opts.StorageConfig, nil, nil, nodePortKey)
 			if err != nil {
 				return fmt.Errorf("node port allocation storage: %w", err)
+			}
+			// The allocation storage's etcd client closes with the Service
+			// storage's, or it would keep etcd from stopping promptly.
+			destroyMain := main.Store.DestroyFunc
+			main.Store.DestroyFunc = func() {
+				destroy()
+				if destroyMain != nil {
+					destroyMain()
+				}
 			}
 			allocs.Ports = NewPortAllocator(c.NodePortRange, s)
 			h := &hooks{allocs: allocs}
