@@ -147,11 +147,11 @@ func (n *Nodes) register(ctx context.Context, name string) error {
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{"skiff.dev/fake-node": "true"}},
 		Spec:       corev1.NodeSpec{PodCIDR: podCIDR(i).String(), PodCIDRs: []string{podCIDR(i).String()}, Taints: n.cfg.Taints},
 		Status: corev1.NodeStatus{
-			Capacity:    n.cfg.Capacity,
-			Allocatable: n.cfg.Capacity,
-			Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP(i)}, {Type: corev1.NodeHostName, Address: name}},
-			Conditions:  readyConditions(metav1.Now()),
-			NodeInfo:    corev1.NodeSystemInfo{KubeletVersion: "v1.37.2-fake", OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "fake://1.0"},
+			Capacity:        n.cfg.Capacity,
+			Allocatable:     n.cfg.Capacity,
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP(i)}, {Type: corev1.NodeHostName, Address: name}},
+			Conditions:      readyConditions(metav1.Now()),
+			NodeInfo:        corev1.NodeSystemInfo{KubeletVersion: "v1.37.2-fake", OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "fake://1.0"},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
 		},
 	}
