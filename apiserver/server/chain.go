@@ -88,6 +88,9 @@ func buildChain(ctx context.Context, o *Options) (*aggregatorapiserver.APIAggreg
 	if err := addStartupMemoryHook(agg.GenericAPIServer); err != nil {
 		return nil, err
 	}
+	if err := addLoopbackComponents(agg.GenericAPIServer, o.LoopbackComponents); err != nil {
+		return nil, err
+	}
 	return agg, nil
 }
 

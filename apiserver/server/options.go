@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
@@ -53,6 +55,12 @@ type Options struct {
 	// dir, each with a client certificate of its own identity
 	// (system:kube-controller-manager, system:kube-scheduler).
 	WriteComponentKubeconfigs bool
+	// LoopbackComponents run inside the server once it has started, each
+	// with a copy of its loopback client config (system:apiserver, a
+	// super-user), until the server stops: the kube-apiserver personality
+	// runs the garbage collector and namespace controller this way when
+	// asked to. A component's error is logged; it does not stop the server.
+	LoopbackComponents map[string]func(ctx context.Context, loopback *rest.Config) error
 
 	// Flags kube-apiserver has that later parts of Skiff use (Services,
 	// nodes, aggregation). They are accepted and validated now.

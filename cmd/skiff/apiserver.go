@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/cli/globalflag"
 	"k8s.io/component-base/logs"
@@ -14,6 +17,8 @@ import (
 	"k8s.io/component-base/term"
 
 	"github.com/skiff-dev/skiff/apiserver/server"
+	"github.com/skiff-dev/skiff/controllers/all"
+	"github.com/skiff-dev/skiff/controllers/manager"
 	"github.com/skiff-dev/skiff/internal/version"
 )
 
@@ -36,6 +41,7 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 	opts.WriteAdminKubeconfig = selfContained
 	var fss cliflag.NamedFlagSets
 	var showVersion bool
+	var inProcess []string
 	cmd := &cobra.Command{
 		Use:          use,
 		Short:        short,
@@ -52,6 +58,9 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 				return err
 			}
 			cliflag.PrintFlags(cmd.Flags())
+			if err := addInProcessControllers(opts, inProcess); err != nil {
+				return err
+			}
 			s, err := server.New(opts)
 			if err != nil {
 				return fmt.Errorf("invalid %s options: %w", use, err)
@@ -73,6 +82,9 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 		},
 	}
 	opts.AddFlags(&fss, selfContained)
+	fss.FlagSet("skiff").StringSliceVar(&inProcess, "skiff-controllers", envList(inProcessControllersEnv),
+		"Controllers to run inside the API server, e.g. garbagecollector,namespace, so that owned objects and deleted namespaces really go "+
+			"(default: none, as kube-apiserver; also set by $"+inProcessControllersEnv+").")
 	globalflag.AddGlobalFlags(fss.FlagSet("global"), cmd.Name(), logs.SkipLoggingConfigurationFlags())
 	fss.FlagSet("global").BoolVar(&showVersion, "version", false, "Print the version (Kubernetes vX.Y.Z) and exit.")
 	fs := cmd.Flags()
@@ -82,4 +94,38 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
 	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
 	return cmd
+}
+
+// inProcessControllersEnv opts an API server started by a tool that passes
+// only kube-apiserver's flags (envtest) into running controllers.
+const inProcessControllersEnv = "SKIFF_CONTROLLERS"
+
+func envList(name string) []string {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// addInProcessControllers runs the named controllers inside the server,
+// with its loopback credentials and no leader election.
+func addInProcessControllers(opts *server.Options, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := manager.Select(all.Descriptors(), names); err != nil {
+		return fmt.Errorf("--skiff-controllers: %w", err)
+	}
+	if opts.LoopbackComponents == nil {
+		opts.LoopbackComponents = map[string]func(context.Context, *rest.Config) error{}
+	}
+	opts.LoopbackComponents["controller-manager"] = func(ctx context.Context, cfg *rest.Config) error {
+		cm, err := manager.New(ctx, manager.Config{RESTConfig: cfg, Available: all.Descriptors(), Controllers: names})
+		if err != nil {
+			return err
+		}
+		return cm.Start(ctx)
+	}
+	return nil
 }

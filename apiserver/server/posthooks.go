@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 )
 
@@ -35,4 +36,23 @@ func addStartupMemoryHook(s *genericapiserver.GenericAPIServer) error {
 		}()
 		return nil
 	})
+}
+
+// addLoopbackComponents starts o.LoopbackComponents once the server runs.
+func addLoopbackComponents(s *genericapiserver.GenericAPIServer, components map[string]func(context.Context, *rest.Config) error) error {
+	for name, run := range components {
+		err := s.AddPostStartHook("skiff/"+name, func(hc genericapiserver.PostStartHookContext) error {
+			cfg := rest.CopyConfig(hc.LoopbackClientConfig)
+			go func() {
+				if err := run(hc, cfg); err != nil && hc.Err() == nil {
+					klog.FromContext(hc).Error(err, "In-process component failed", "component", name)
+				}
+			}()
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
