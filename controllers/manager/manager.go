@@ -86,6 +86,9 @@ func New(ctx context.Context, cfg Config) (*ControllerManager, error) {
 	if restCfg.UserAgent == "" {
 		restCfg.UserAgent = "skiff-controller-manager"
 	}
+	if restCfg.WarningHandler == nil && restCfg.WarningHandlerWithContext == nil {
+		restCfg.WarningHandlerWithContext = dropEndpointsDeprecation{}
+	}
 	mgr, err := ctrl.NewManager(restCfg, ctrlmanager.Options{
 		Scheme:                        clientgoscheme.Scheme,
 		Logger:                        klog.Background().WithName("controller-manager"),
@@ -182,4 +185,16 @@ func unknownController(name string, available []controllers.Descriptor) error {
 	}
 	sort.Strings(names)
 	return fmt.Errorf("%q is not a known controller; known controllers: %s", name, strings.Join(names, ", "))
+}
+
+// dropEndpointsDeprecation logs the API server's warnings except the one
+// every write of a v1 Endpoints gets: the endpoints controller must keep
+// writing them for the clients that still read them.
+type dropEndpointsDeprecation struct{}
+
+func (dropEndpointsDeprecation) HandleWarningHeaderWithContext(ctx context.Context, code int, agent, text string) {
+	if code != 299 || strings.Contains(text, "v1 Endpoints is deprecated") {
+		return
+	}
+	klog.FromContext(ctx).Info("Warning from the API server", "warning", text)
 }
