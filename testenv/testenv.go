@@ -21,7 +21,9 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/server"
 	"github.com/skiff-dev/skiff/apiserver/testserver"
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/manager"
+	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/testenv/fakenode"
 )
 
@@ -67,10 +69,6 @@ type Environment struct {
 	nodes  *fakenode.Nodes
 }
 
-// garbageCollector and namespaceController are filled in by the controller
-// packages' registration (see controllers.go in this package).
-var garbageCollector, namespaceController *controllers.Descriptor
-
 // Start starts the environment and returns its admin config.
 func (e *Environment) Start() (*rest.Config, error) {
 	// As under envtest, the ServiceAccount admission plugin is off: pods
@@ -112,16 +110,10 @@ func (e *Environment) Start() (*rest.Config, error) {
 func (e *Environment) startControllers(ctx context.Context) error {
 	var ds []controllers.Descriptor
 	if e.GarbageCollector {
-		if garbageCollector == nil {
-			return errors.New("testenv: this build has no garbage collector")
-		}
-		ds = append(ds, *garbageCollector)
+		ds = append(ds, garbagecollector.Descriptor)
 	}
 	if e.NamespaceController {
-		if namespaceController == nil {
-			return errors.New("testenv: this build has no namespace controller")
-		}
-		ds = append(ds, *namespaceController)
+		ds = append(ds, namespace.Descriptor)
 	}
 	ds = append(ds, e.Controllers...)
 	if len(ds) == 0 {

@@ -76,6 +76,12 @@ func (d *Definition[T]) Build(typer runtime.ObjectTyper, opts generic.RESTOption
 			return d.TTL(obj.(T), existing, update)
 		}
 	}
+	if d.KeepDuringUpdate != nil {
+		store.ShouldDeleteDuringUpdate = func(ctx context.Context, key string, obj, existing runtime.Object) bool {
+			o, ok := obj.(T)
+			return ok && !d.KeepDuringUpdate(o) && genericregistry.ShouldDeleteDuringUpdate(ctx, key, obj, existing)
+		}
+	}
 	storeOpts := &generic.StoreOptions{RESTOptions: opts, AttrFunc: d.attrs}
 	if len(d.Indexed) > 0 {
 		storeOpts.TriggerFunc, storeOpts.Indexers = d.indexers()

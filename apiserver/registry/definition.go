@@ -81,6 +81,11 @@ type Definition[T Object] struct {
 
 	// TTL, when set, makes stored objects expire (as Events do).
 	TTL func(obj T, existing uint64, update bool) (uint64, error)
+	// KeepDuringUpdate, when set, is asked before an update (through the
+	// main resource or any status subresource) deletes an object that has a
+	// deletionTimestamp and no finalizers left, as the generic store does: it
+	// returns true to keep it (a namespace with spec.finalizers).
+	KeepDuringUpdate func(obj T) bool
 
 	// AllowCreateOnUpdate lets a PUT create a missing object (Leases, Events).
 	AllowCreateOnUpdate bool

@@ -2,17 +2,34 @@ package all
 
 import (
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/certificates"
+	"github.com/skiff-dev/skiff/controllers/daemonset"
+	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoint"
 	"github.com/skiff-dev/skiff/controllers/endpointslice"
 	"github.com/skiff-dev/skiff/controllers/endpointslicemirroring"
+	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/controllers/namespace"
+	"github.com/skiff-dev/skiff/controllers/nodeipam"
+	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
+	"github.com/skiff-dev/skiff/controllers/podgc"
+	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/controllers/rootcacertpublisher"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
+	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/tokencleaner"
 )
 
 // Descriptors returns every controller Skiff has.
 func Descriptors() []controllers.Descriptor {
 	return []controllers.Descriptor{
+		garbagecollector.Descriptor,
+		namespace.Descriptor,
+		deployment.Descriptor,
+		replicaset.Descriptor,
+		replicaset.ReplicationControllerDescriptor,
+		statefulset.Descriptor,
+		daemonset.Descriptor,
 		endpoint.Descriptor,
 		endpointslice.Descriptor,
 		endpointslicemirroring.Descriptor,
@@ -20,5 +37,12 @@ func Descriptors() []controllers.Descriptor {
 		serviceaccount.TokenDescriptor,
 		rootcacertpublisher.Descriptor,
 		tokencleaner.Descriptor,
+		nodeipam.Descriptor,
+		nodelifecycle.Descriptor,
+		nodelifecycle.TaintEvictionDescriptor,
+		podgc.Descriptor,
+		certificates.ApprovingDescriptor,
+		certificates.SigningDescriptor,
+		certificates.CleanerDescriptor,
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 	storageerr "k8s.io/apiserver/pkg/storage/errors"
@@ -48,13 +47,11 @@ func Definition(tables rest.TableConvertor) *registry.Definition[*corev1.Namespa
 		},
 		FieldLabels:    []string{"status.phase"},
 		TableConvertor: tables,
+		// A terminating namespace goes away on update (of the namespace, its
+		// status or its finalize subresource) only once both its metadata and
+		// its spec finalizers are empty.
+		KeepDuringUpdate: func(ns *corev1.Namespace) bool { return len(ns.Spec.Finalizers) > 0 },
 		Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
-			// A terminating namespace goes away on update only once both its
-			// metadata and its spec finalizers are empty.
-			main.Store.ShouldDeleteDuringUpdate = func(ctx context.Context, key string, obj, existing runtime.Object) bool {
-				ns, ok := obj.(*corev1.Namespace)
-				return ok && len(ns.Spec.Finalizers) == 0 && genericregistry.ShouldDeleteDuringUpdate(ctx, key, obj, existing)
-			}
 			finalizeStore := *main.Store
 			finalizeStore.UpdateStrategy = finalizeStrategy{main.Store.UpdateStrategy}
 			storages["namespaces"] = &REST{REST: main}
