@@ -5,6 +5,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/daemonset"
 	"github.com/skiff-dev/skiff/controllers/deployment"
+	"github.com/skiff-dev/skiff/controllers/disruption"
 	"github.com/skiff-dev/skiff/controllers/endpoint"
 	"github.com/skiff-dev/skiff/controllers/endpointslice"
 	"github.com/skiff-dev/skiff/controllers/endpointslicemirroring"
@@ -12,12 +13,17 @@ import (
 	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
+	"github.com/skiff-dev/skiff/controllers/podautoscaler"
 	"github.com/skiff-dev/skiff/controllers/podgc"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/rootcacertpublisher"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
 	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/tokencleaner"
+	"github.com/skiff-dev/skiff/controllers/volume/persistentvolume"
+	"github.com/skiff-dev/skiff/controllers/volume/pvcprotection"
+	"github.com/skiff-dev/skiff/controllers/volume/pvprotection"
 )
 
 // Descriptors returns every controller Skiff has.
@@ -44,5 +50,11 @@ func Descriptors() []controllers.Descriptor {
 		certificates.ApprovingDescriptor,
 		certificates.SigningDescriptor,
 		certificates.CleanerDescriptor,
+		resourcequota.Descriptor,
+		disruption.Descriptor,
+		persistentvolume.Descriptor,
+		pvcprotection.Descriptor,
+		pvprotection.Descriptor,
+		podautoscaler.Descriptor,
 	}
 }
