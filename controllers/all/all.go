@@ -3,6 +3,7 @@ package all
 import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/certificates"
+	"github.com/skiff-dev/skiff/controllers/cronjob"
 	"github.com/skiff-dev/skiff/controllers/daemonset"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/disruption"
@@ -10,6 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/endpointslice"
 	"github.com/skiff-dev/skiff/controllers/endpointslicemirroring"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/controllers/job"
 	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
@@ -21,6 +23,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
 	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/tokencleaner"
+	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
 	"github.com/skiff-dev/skiff/controllers/volume/persistentvolume"
 	"github.com/skiff-dev/skiff/controllers/volume/pvcprotection"
 	"github.com/skiff-dev/skiff/controllers/volume/pvprotection"
@@ -36,6 +39,9 @@ func Descriptors() []controllers.Descriptor {
 		replicaset.ReplicationControllerDescriptor,
 		statefulset.Descriptor,
 		daemonset.Descriptor,
+		job.Descriptor,
+		cronjob.Descriptor,
+		ttlafterfinished.Descriptor,
 		endpoint.Descriptor,
 		endpointslice.Descriptor,
 		endpointslicemirroring.Descriptor,
