@@ -29,6 +29,7 @@ func newRootCommand() *cobra.Command {
 		newProxyCommand(),
 		newControllerManagerCommand(),
 		newServerCommand(),
+		newSchedulerCommand(),
 	)
 	return root
 }

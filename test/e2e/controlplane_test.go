@@ -229,7 +229,10 @@ func TestServerReplacesPodsOfLostNode(t *testing.T) {
 				tainted = true
 			}
 		}
-		return unknown && tainted, fmt.Errorf("Ready Unknown %v, unreachable:NoExecute %v", unknown, tainted)
+		if !unknown || !tainted {
+			return false, fmt.Errorf("Ready Unknown %v, unreachable:NoExecute %v", unknown, tainted)
+		}
+		return true, nil
 	})
 	pollE2E(t, 90*time.Second, "6 ready pods, none on the lost node", func(ctx context.Context) (bool, error) {
 		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
@@ -250,7 +253,10 @@ func TestServerReplacesPodsOfLostNode(t *testing.T) {
 				}
 			}
 		}
-		return ready == 6, fmt.Errorf("%d ready pods", ready)
+		if ready != 6 {
+			return false, fmt.Errorf("%d ready pods", ready)
+		}
+		return true, nil
 	})
 }
 
