@@ -152,6 +152,12 @@ func NewOptions() *Options {
 		KubeletTimeout:               5 * time.Second,
 	}
 	o.SecureServing.BindPort = 6443
+	// Unlike kube-apiserver (false), Skiff stops within seconds with watches
+	// open: once the in-flight requests have drained, the HTTP server gets 2s
+	// instead of --request-timeout to close, and requests arriving meanwhile
+	// get 429 with Retry-After. A restart is then shorter than a controller's
+	// leader-election renew deadline (10s), so controllers ride it out.
+	o.ServerRun.ShutdownSendRetryAfter = true
 	o.SecureServing.ServerCert.PairName = "apiserver"
 	// Completed from --data-dir (skiff apiserver) or as kube-apiserver's
 	// default (/var/run/kubernetes).
