@@ -8,10 +8,6 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
-	"k8s.io/component-base/cli/globalflag"
-	"k8s.io/component-base/logs"
-	logsapi "k8s.io/component-base/logs/api/v1"
-	"k8s.io/component-base/term"
 
 	"github.com/skiff-dev/skiff/controllers/all"
 	"github.com/skiff-dev/skiff/controllers/manager"
@@ -65,18 +61,9 @@ func addControllerFlags(fs *pflag.FlagSet, cfg *manager.Config) {
 // loops, talking to an API server through a kubeconfig.
 func newControllerManagerCommand() *cobra.Command {
 	var f controllerManagerFlags
-	logOpts := logs.NewOptions()
-	var fss cliflag.NamedFlagSets
-	cmd := &cobra.Command{
-		Use:          "controller-manager",
-		Short:        "Run Skiff's controller manager (workloads, garbage collection, namespaces, endpoints, nodes, ...)",
-		SilenceUsage: true,
-		Args:         cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := logsapi.ValidateAndApply(logOpts, nil); err != nil {
-				return err
-			}
-			cliflag.PrintFlags(cmd.Flags())
+	return newComponentCommand("controller-manager", "Run Skiff's controller manager (workloads, garbage collection, namespaces, endpoints, nodes, ...)",
+		func(fss *cliflag.NamedFlagSets) { f.addFlags(fss, true) },
+		func() error {
 			restCfg, err := clientcmd.BuildConfigFromFlags(f.master, f.kubeconfig)
 			if err != nil {
 				return fmt.Errorf("--kubeconfig/--master: %w", err)
@@ -89,15 +76,5 @@ func newControllerManagerCommand() *cobra.Command {
 				return err
 			}
 			return cm.Start(ctx)
-		},
-	}
-	f.addFlags(&fss, true)
-	logsapi.AddFlags(logOpts, fss.FlagSet("logs"))
-	globalflag.AddGlobalFlags(fss.FlagSet("global"), cmd.Name(), logs.SkipLoggingConfigurationFlags())
-	for _, fs := range fss.FlagSets {
-		cmd.Flags().AddFlagSet(fs)
-	}
-	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
-	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
-	return cmd
+		})
 }

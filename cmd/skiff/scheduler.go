@@ -9,10 +9,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
-	"k8s.io/component-base/cli/globalflag"
-	"k8s.io/component-base/logs"
-	logsapi "k8s.io/component-base/logs/api/v1"
-	"k8s.io/component-base/term"
 
 	"github.com/skiff-dev/skiff/controllers/scheduler"
 	"github.com/skiff-dev/skiff/internal/controlplane"
@@ -75,32 +71,13 @@ func (f *schedulerFlags) component() (controlplane.Component, bool) {
 // newSchedulerCommand is `skiff scheduler`: binds pods to nodes.
 func newSchedulerCommand() *cobra.Command {
 	var f schedulerFlags
-	logOpts := logs.NewOptions()
-	var fss cliflag.NamedFlagSets
-	cmd := &cobra.Command{
-		Use:          "scheduler",
-		Short:        "Run Skiff's scheduler (filters, scores, preemption; binds pods through pods/binding)",
-		SilenceUsage: true,
-		Args:         cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := logsapi.ValidateAndApply(logOpts, nil); err != nil {
-				return err
-			}
-			cliflag.PrintFlags(cmd.Flags())
+	return newComponentCommand("scheduler", "Run Skiff's scheduler (filters, scores, preemption; binds pods through pods/binding)",
+		func(fss *cliflag.NamedFlagSets) { f.addFlags(fss, true) },
+		func() error {
 			restCfg, err := clientcmd.BuildConfigFromFlags(f.master, f.kubeconfig)
 			if err != nil {
 				return fmt.Errorf("--kubeconfig/--master: %w", err)
 			}
 			return f.run(genericapiserver.SetupSignalContext(), restCfg)
-		},
-	}
-	f.addFlags(&fss, true)
-	logsapi.AddFlags(logOpts, fss.FlagSet("logs"))
-	globalflag.AddGlobalFlags(fss.FlagSet("global"), cmd.Name(), logs.SkipLoggingConfigurationFlags())
-	for _, fs := range fss.FlagSets {
-		cmd.Flags().AddFlagSet(fs)
-	}
-	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
-	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
-	return cmd
+		})
 }

@@ -2,7 +2,6 @@ package daemonset
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/internal/history"
+	"github.com/skiff-dev/skiff/controllers/internal/podcontrol"
 )
 
 // Descriptor is the daemonset controller.
@@ -251,36 +251,9 @@ func (r *Reconciler) claimPods(ctx context.Context, ds *appsv1.DaemonSet, select
 	if err := r.Client.List(ctx, &list, client.InNamespace(ds.Namespace)); err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	var out []*corev1.Pod
+	pods := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
-		pod := &list.Items[i]
-		match := selector.Matches(labels.Set(pod.Labels))
-		ref := metav1.GetControllerOf(pod)
-		switch {
-		case ref != nil && ref.UID == ds.UID:
-			if match {
-				out = append(out, pod)
-				continue
-			}
-			patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, ds.UID, pod.UID)
-			if err := r.Client.Patch(ctx, pod.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil && !apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("release pod %s: %w", pod.Name, err)
-			}
-		case ref == nil && match && ds.DeletionTimestamp == nil && pod.DeletionTimestamp == nil:
-			cref, err := json.Marshal(metav1.NewControllerRef(ds, dsKind))
-			if err != nil {
-				return nil, err
-			}
-			patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"uid":%q}}`, cref, pod.UID)
-			adopted := pod.DeepCopy()
-			if err := r.Client.Patch(ctx, adopted, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
-				if apierrors.IsNotFound(err) {
-					continue
-				}
-				return nil, fmt.Errorf("adopt pod %s: %w", pod.Name, err)
-			}
-			out = append(out, adopted)
-		}
+		pods[i] = &list.Items[i]
 	}
-	return out, nil
+	return podcontrol.Claim(ctx, &podcontrol.Claimer{Client: r.Client, Owner: ds, OwnerGVK: dsKind, Selector: selector}, pods)
 }

@@ -2,7 +2,6 @@ package statefulset
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/internal/history"
+	"github.com/skiff-dev/skiff/controllers/internal/podcontrol"
 )
 
 // Descriptor is the statefulset controller.
@@ -134,38 +133,15 @@ func (r *Reconciler) claimPods(ctx context.Context, set *appsv1.StatefulSet, sel
 	if err := r.Client.List(ctx, &list, client.InNamespace(set.Namespace)); err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	var out []*corev1.Pod
+	pods := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
-		pod := &list.Items[i]
-		match := !selector.Empty() && selector.Matches(labels.Set(pod.Labels)) && isMemberOf(set, pod)
-		ref := metav1.GetControllerOf(pod)
-		switch {
-		case ref != nil && ref.UID == set.UID:
-			if match {
-				out = append(out, pod)
-				continue
-			}
-			patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, set.UID, pod.UID)
-			if err := r.Client.Patch(ctx, pod.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil && !apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("release pod %s: %w", pod.Name, err)
-			}
-		case ref == nil && match && set.DeletionTimestamp == nil && pod.DeletionTimestamp == nil:
-			cref, err := json.Marshal(metav1.NewControllerRef(set, setKind))
-			if err != nil {
-				return nil, err
-			}
-			patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"uid":%q}}`, cref, pod.UID)
-			adopted := pod.DeepCopy()
-			if err := r.Client.Patch(ctx, adopted, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
-				if apierrors.IsNotFound(err) {
-					continue
-				}
-				return nil, fmt.Errorf("adopt pod %s: %w", pod.Name, err)
-			}
-			out = append(out, adopted)
-		}
+		pods[i] = &list.Items[i]
 	}
-	return out, nil
+	c := &podcontrol.Claimer{
+		Client: r.Client, Owner: set, OwnerGVK: setKind, Selector: selector,
+		Matches: func(o client.Object) bool { return isMemberOf(set, o.(*corev1.Pod)) },
+	}
+	return podcontrol.Claim(ctx, c, pods)
 }
 
 // updateStatus writes status when it differs from the set's.

@@ -23,6 +23,9 @@ type Claimer struct {
 	OwnerGVK schema.GroupVersionKind
 	// Selector selects the objects the owner wants.
 	Selector labels.Selector
+	// Matches, if set, further narrows what the owner wants (a
+	// StatefulSet's pods must also be named after it).
+	Matches func(client.Object) bool
 	// CanAdopt, if set, is asked once before the first adoption; upstream
 	// re-reads the owner from the API server there so that a stale cache
 	// never adopts for an owner that is gone or being deleted.
@@ -55,7 +58,7 @@ func Claim[T client.Object](ctx context.Context, c *Claimer, objs []T) ([]T, err
 }
 
 func (c *Claimer) claim(ctx context.Context, o client.Object) (bool, error) {
-	match := MatchesSelector(c.Selector, o.GetLabels())
+	match := MatchesSelector(c.Selector, o.GetLabels()) && (c.Matches == nil || c.Matches(o))
 	if ref := metav1.GetControllerOf(o); ref != nil {
 		if ref.UID != c.Owner.GetUID() {
 			return false, nil
