@@ -24,5 +24,12 @@ trap 'rm -rf "${assets}"' EXIT
 export KUBEBUILDER_ASSETS="${assets}"
 
 echo "bench-testenv: testenv (in-process) vs envtest on ${assets} (skiff kube-apiserver + skiff etcd processes)"
-go test -run '^$' -bench 'BenchmarkStartStop|BenchmarkParallel16' -benchtime "${count}x" -count 1 ./testenv/ 2>/dev/null |
-	grep -E '^(Benchmark|ok|FAIL)'
+# The in-process servers log into the test binary's output, so a result line
+# may be split by log lines: keep the last benchmark name seen and print it
+# with the figures that follow.
+go test -run '^$' -bench 'BenchmarkStartStop|BenchmarkParallel16' -benchtime "${count}x" -count 1 ./testenv/ 2>&1 |
+	awk '
+		match($0, /^Benchmark[^ \t]+/) { name = substr($0, RSTART, RLENGTH) }
+		match($0, /[0-9]+[ \t]+[0-9]+ ns\/op.*/) { print name "\t" substr($0, RSTART) }
+		/^(ok|FAIL)/ { print }
+	'

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -126,7 +127,9 @@ func (e *Env) Stop() error {
 	return nil
 }
 
-// Namespace creates a namespace for one test, named after it.
+// Namespace creates a namespace for one test, named after it, with the
+// default ServiceAccount the ServiceAccount admission plugin requires of
+// pods (no serviceaccount controller runs unless a test lists it).
 func (e *Env) Namespace(t testing.TB) string {
 	t.Helper()
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
@@ -137,6 +140,10 @@ func (e *Env) Namespace(t testing.TB) string {
 	created, err := e.Client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create namespace: %v", err)
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := e.Client.CoreV1().ServiceAccounts(created.Name).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create the default service account: %v", err)
 	}
 	return created.Name
 }

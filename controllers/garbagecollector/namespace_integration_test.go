@@ -26,10 +26,6 @@ func TestNamespaceDeletionRemovesEverything(t *testing.T) {
 	createCM(t, ns, "cm", nil)
 	createSecret(t, ns, "secret", nil)
 	createWidget(t, dc, ns, "widget")
-	// No serviceaccount controller runs here: pods need the default one.
-	if _, err := env.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create serviceaccount: %v", err)
-	}
 	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "pod"},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/app:1"}}},

@@ -198,10 +198,6 @@ func holds(ok bool, format string, args ...any) (bool, error) {
 func namespace(t *testing.T) string {
 	t.Helper()
 	ns := env.Namespace(t)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}
-	if _, err := env.Client.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	return ns
 }
 

@@ -94,10 +94,6 @@ func deployment(t *testing.T, ctx context.Context, ns, name string, replicas int
 func namespace(t *testing.T) string {
 	t.Helper()
 	ns := env.Namespace(t)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
-	if _, err := env.Client.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create service account: %v", err)
-	}
 	return ns
 }
 

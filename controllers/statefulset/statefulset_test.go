@@ -44,10 +44,6 @@ func namespace(t *testing.T) string {
 		kc = kubernetes.NewForConfigOrDie(cfg)
 	})
 	ns := env.Namespace(t)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
-	if _, err := kc.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create service account: %v", err)
-	}
 	return ns
 }
 

@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -39,15 +38,11 @@ func TestMain(m *testing.M) {
 	}})
 }
 
-// namespace is a fresh namespace with its default service account.
+// namespace is a fresh namespace (with its default service account), whose
+// state is dumped if the test fails.
 func namespace(t *testing.T) string {
 	t.Helper()
 	ns := env.Namespace(t)
-	_, err := env.Client.CoreV1().ServiceAccounts(ns).Create(context.Background(),
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("create service account: %v", err)
-	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			dump(t, ns)

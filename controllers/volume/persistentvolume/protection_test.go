@@ -30,10 +30,6 @@ func TestProtectionFinalizers(t *testing.T) {
 	ctx := controllertest.Context(t)
 	ns := env.Namespace(t)
 	core := env.Client.CoreV1()
-	// Pod admission needs the namespace's default service account.
-	if _, err := core.ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	class := ns + "-prot"
 	used, unused := ns+"-used", ns+"-unused"
 	createPV(t, ctx, newPV(used, "1Gi", class, claimRef(ns, "used")))
