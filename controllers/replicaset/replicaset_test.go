@@ -282,6 +282,20 @@ func TestAdoptAndRelease(t *testing.T) {
 		t.Run(w.kind, func(t *testing.T) {
 			ctx := controllertest.Context(t)
 			ns := namespace(t)
+			uid, err := w.create(ctx, ns, "web", 2, 0, map[string]string{"app": "web", "v": "1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitPods(t, ns, uid, 2)
+
+			// An orphan the selector matches is adopted. The controller then
+			// has one pod too many and may delete any of the three, so the
+			// adoption is seen on a watch of the orphan, not in the end state.
+			watcher, err := env.Client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=orphan"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer watcher.Stop()
 			orphan := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: "orphan", Namespace: ns, Labels: map[string]string{"app": "web"}},
 				Spec:       template(nil).Spec,
@@ -289,40 +303,50 @@ func TestAdoptAndRelease(t *testing.T) {
 			if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			uid, err := w.create(ctx, ns, "web", 2, 0, map[string]string{"app": "web", "v": "1"})
-			if err != nil {
-				t.Fatal(err)
+			adopted := false
+			deadline := time.After(controllertest.DefaultTimeout)
+			for !adopted {
+				select {
+				case ev, ok := <-watcher.ResultChan():
+					if !ok {
+						t.Fatal("watch of the orphan ended before it was adopted")
+					}
+					if p, isPod := ev.Object.(*corev1.Pod); isPod {
+						ref := metav1.GetControllerOf(p)
+						adopted = ref != nil && ref.UID == uid
+					}
+				case <-deadline:
+					t.Fatalf("orphan not adopted within %s", controllertest.DefaultTimeout)
+				}
 			}
 			pods := waitPods(t, ns, uid, 2)
-			adopted := false
+			// fullyLabeled counts only pods with every template label.
+			full := int64(0)
 			for _, p := range pods {
-				adopted = adopted || p.Name == "orphan"
+				if p.Labels["v"] == "1" {
+					full++
+				}
 			}
-			if !adopted {
-				t.Fatalf("orphan not adopted; pods %v", names(pods))
-			}
-			// fullyLabeled counts only pods with all template labels.
-			waitStatus(t, w, ns, "web", [4]int64{2, 1, 0, 0})
+			waitStatus(t, w, ns, "web", [4]int64{2, full, 0, 0})
 
-			// The adopted pod stops matching: released and replaced.
+			// An owned pod that stops matching is released and replaced.
+			released := pods[0].Name
 			patch := `{"metadata":{"labels":{"app":"other"}}}`
-			if _, err := env.Client.CoreV1().Pods(ns).Patch(ctx, "orphan", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			if _, err := env.Client.CoreV1().Pods(ns).Patch(ctx, released, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			controllertest.Eventually(t, func(ctx context.Context) (bool, error) {
-				p, err := env.Client.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
+				p, err := env.Client.CoreV1().Pods(ns).Get(ctx, released, metav1.GetOptions{})
 				if err != nil {
 					return false, err
 				}
 				return holds(metav1.GetControllerOf(p) == nil, "ownerReferences %v", p.OwnerReferences)
 			}, "pod released")
-			now := waitPods(t, ns, uid, 2)
-			for _, p := range now {
-				if p.Name == "orphan" {
-					t.Errorf("released pod still counted")
+			for _, p := range waitPods(t, ns, uid, 2) {
+				if p.Name == released {
+					t.Errorf("released pod %s still counted", released)
 				}
 			}
-			waitStatus(t, w, ns, "web", [4]int64{2, 2, 0, 0})
 		})
 	}
 }
