@@ -225,16 +225,20 @@ func (gc *GarbageCollector) isDangling(ctx context.Context, ref metav1.OwnerRefe
 	if err != nil {
 		return false, nil, err
 	}
+	// A cluster-scoped item cannot have a namespaced owner: the reference is
+	// invalid, whatever the absent-owner cache says (a virtual node made for
+	// that owner from this very reference is verified absent, under the
+	// item's empty namespace, and would otherwise make the item dangling).
+	if item.Namespace == "" && namespaced {
+		gc.reportInvalidNamespaceOwnerRef(item, ref)
+		return false, nil, errNamespacedOwnerOfClusterScoped
+	}
 	key := refIdentity(ref, item.Namespace)
 	if !namespaced {
 		key.Namespace = ""
 	}
 	if _, ok := gc.absentOwners.Get(key); ok {
 		return true, nil, nil
-	}
-	if item.Namespace == "" && namespaced {
-		gc.reportInvalidNamespaceOwnerRef(item, ref)
-		return false, nil, errNamespacedOwnerOfClusterScoped
 	}
 	owner, err := gc.metadata.Resource(gvr).Namespace(key.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
