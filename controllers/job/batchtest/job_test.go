@@ -5,12 +5,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
@@ -304,14 +306,35 @@ func TestTTLAfterFinished(t *testing.T) {
 	finish(t, ns, pods[0].Name, 0)
 	waitJob(t, ns, "keeper", "Complete", func(j *batchv1.Job) bool { return isTrue(j, batchv1.JobComplete) })
 
+	// With a 1s TTL the Job may be gone before a poll sees it Complete: a
+	// watch sees both, in order.
+	w, err := env.Client.BatchV1().Jobs(ns).Watch(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=shortlived"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
 	j := createJob(t, ns, "shortlived", func(s *batchv1.JobSpec) { s.TTLSecondsAfterFinished = ptr.To[int32](1) })
 	pods = waitActive(t, ns, j.UID, 1)
 	finish(t, ns, pods[0].Name, 0)
-	waitJob(t, ns, "shortlived", "Complete", func(j *batchv1.Job) bool { return isTrue(j, batchv1.JobComplete) })
-	controllertest.Eventually(t, func(ctx context.Context) (bool, error) {
-		_, err := getJob(ctx, ns, "shortlived")
-		return apierrors.IsNotFound(err), nil
-	}, "finished job deleted after its TTL")
+	completed := false
+	deadline := time.After(controllertest.DefaultTimeout)
+	for deleted := false; !deleted; {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("watch of the job ended")
+			}
+			if job, isJob := ev.Object.(*batchv1.Job); isJob {
+				completed = completed || isTrue(job, batchv1.JobComplete)
+			}
+			deleted = ev.Type == watch.Deleted
+		case <-deadline:
+			t.Fatalf("finished job not deleted after its TTL within %s (seen Complete: %v)", controllertest.DefaultTimeout, completed)
+		}
+	}
+	if !completed {
+		t.Error("job deleted before it was seen Complete")
+	}
 	if _, err := getJob(context.Background(), ns, "keeper"); err != nil {
 		t.Errorf("job without a TTL: %v", err)
 	}
@@ -319,8 +342,25 @@ func TestTTLAfterFinished(t *testing.T) {
 
 func TestActiveDeadline(t *testing.T) {
 	ns := namespace(t)
-	j := createJob(t, ns, "slow", func(s *batchv1.JobSpec) { s.ActiveDeadlineSeconds = ptr.To[int64](1) })
-	pods := waitActive(t, ns, j.UID, 1)
+	// The pod may be gone at the 1s deadline before a poll sees it: a watch
+	// names it.
+	w, err := env.Client.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	createJob(t, ns, "slow", func(s *batchv1.JobSpec) { s.ActiveDeadlineSeconds = ptr.To[int64](1) })
+	var podName string
+	select {
+	case ev, ok := <-w.ResultChan():
+		pod, isPod := ev.Object.(*corev1.Pod)
+		if !ok || !isPod {
+			t.Fatalf("watch of the job's pods: %v", ev)
+		}
+		podName = pod.Name
+	case <-time.After(controllertest.DefaultTimeout):
+		t.Fatalf("no pod created within %s", controllertest.DefaultTimeout)
+	}
 	failed := waitJob(t, ns, "slow", "Failed", func(j *batchv1.Job) bool { return isTrue(j, batchv1.JobFailed) })
 	if c := condition(failed, batchv1.JobFailed); c.Reason != batchv1.JobReasonDeadlineExceeded || c.Message != "Job was active longer than specified deadline" {
 		t.Errorf("Failed condition %q: %q", c.Reason, c.Message)
@@ -329,7 +369,7 @@ func TestActiveDeadline(t *testing.T) {
 		t.Errorf("active %d failed %d, want 0 and 1", failed.Status.Active, failed.Status.Failed)
 	}
 	controllertest.Eventually(t, func(ctx context.Context) (bool, error) {
-		_, err := env.Client.CoreV1().Pods(ns).Get(ctx, pods[0].Name, metav1.GetOptions{})
+		_, err := env.Client.CoreV1().Pods(ns).Get(ctx, podName, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	}, "running pod deleted at the deadline")
 }
