@@ -42,11 +42,15 @@ func addClientHook(s *genericapiserver.GenericAPIServer, name string, hook func(
 	})
 }
 
-// bootstrapClient is a loopback client without client-side rate limiting:
-// the bootstrap hooks write a few hundred objects while /readyz waits.
+// bootstrapClient is a loopback client without client-side rate limiting
+// (the bootstrap hooks write a few hundred objects while /readyz waits) and
+// without warning logs.
 func bootstrapClient(loopback *rest.Config) (kubernetes.Interface, error) {
 	cfg := rest.CopyConfig(loopback)
 	cfg.QPS = -1
 	cfg.RateLimiter = nil
+	// The server's own writes of deprecated kinds (the kubernetes Service's
+	// v1 Endpoints, every reconcile) would log a deprecation warning each.
+	cfg.WarningHandler = rest.NoWarnings{}
 	return kubernetes.NewForConfig(cfg)
 }
