@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/manager"
 	"github.com/skiff-dev/skiff/controllers/namespace"
+	"github.com/skiff-dev/skiff/controllers/scheduler"
 	"github.com/skiff-dev/skiff/testenv/fakenode"
 )
 
@@ -55,6 +56,9 @@ type Environment struct {
 	Controllers []controllers.Descriptor
 	// ControllerOptions are passed to the controllers.
 	ControllerOptions controllers.Options
+	// Scheduler runs Skiff's scheduler, which binds pending pods to nodes
+	// (fake ones, with FakeNodes).
+	Scheduler bool
 	// FakeNodes registers that many Ready nodes (node-0, node-1, …) that mark
 	// pods bound to them Running and Ready.
 	FakeNodes int
@@ -99,6 +103,20 @@ func (e *Environment) Start() (*rest.Config, error) {
 			return nil, err
 		}
 		e.nodes = nodes
+	}
+	if e.Scheduler {
+		s, err := scheduler.New(scheduler.Config{RESTConfig: e.Config})
+		if err != nil {
+			e.Stop()
+			return nil, err
+		}
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := s.Start(ctx); err != nil && ctx.Err() == nil {
+				e.errs <- fmt.Errorf("scheduler: %w", err)
+			}
+		}()
 	}
 	if err := e.install(); err != nil {
 		e.Stop()

@@ -3,6 +3,7 @@ package testenv_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,5 +207,31 @@ func TestGarbageCollectorAndNamespaces(t *testing.T) {
 	poll(t, "the deleted namespace is gone", func(ctx context.Context) (bool, error) {
 		_, err := client.CoreV1().Namespaces().Get(ctx, "doomed", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
+	})
+}
+
+// TestSchedulerOnFakeNodes checks that with the scheduler on, an unbound
+// pod is bound to one of the fake nodes, which then runs it.
+func TestSchedulerOnFakeNodes(t *testing.T) {
+	t.Parallel()
+	env := &testenv.Environment{Scheduler: true, FakeNodes: 2}
+	client := start(t, env)
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "default"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+	}
+	if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the pod is scheduled onto a fake node and runs", func(ctx context.Context) (bool, error) {
+		p, err := client.CoreV1().Pods("default").Get(ctx, "pending", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if !strings.HasPrefix(p.Spec.NodeName, "node-") || p.Status.Phase != corev1.PodRunning {
+			return false, fmt.Errorf("node %q, phase %s", p.Spec.NodeName, p.Status.Phase)
+		}
+		return true, nil
 	})
 }

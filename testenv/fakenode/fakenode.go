@@ -155,8 +155,29 @@ func (n *Nodes) register(ctx context.Context, name string) error {
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
 		},
 	}
-	if _, err := n.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	created, err := n.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("register fake node %s: %w", name, err)
+	}
+	// Admission taints a new node not-ready:NoSchedule until the node
+	// lifecycle controller sees it Ready. A fake node is Ready from the start,
+	// and tests may run a scheduler without that controller: take the taint
+	// off as it would.
+	var taints []corev1.Taint
+	for _, t := range created.Spec.Taints {
+		if t.Key != corev1.TaintNodeNotReady || t.Effect != corev1.TaintEffectNoSchedule {
+			taints = append(taints, t)
+		}
+	}
+	if len(taints) == len(created.Spec.Taints) {
+		return nil
+	}
+	created.Spec.Taints = taints
+	if _, err := n.client.CoreV1().Nodes().Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("untaint fake node %s: %w", name, err)
 	}
 	return nil
 }
