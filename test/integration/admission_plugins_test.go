@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
@@ -14,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -448,7 +450,9 @@ func TestAdmissionPodSecurity(t *testing.T) {
 		t.Fatalf("unlabelled namespace refused a privileged pod: %v", err)
 	}
 
-	// Labelling a namespace with pods that violate the level warns.
+	// Labelling a namespace with pods that violate the level warns. The
+	// plugin finds the pods in its informer cache, which may not have the
+	// new pod yet: until it warns, take the label off and put it on again.
 	w2 := &warnings{}
 	cfg2 := rest.CopyConfig(server.Config)
 	cfg2.WarningHandler = w2
@@ -456,15 +460,25 @@ func TestAdmissionPodSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur, err := wc2.CoreV1().Namespaces().Get(ctx, open, metav1.GetOptions{})
+	want := `existing pods in namespace "` + open + `" violate the new PodSecurity enforce level "baseline:latest"`
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		for _, level := range []string{"", "baseline"} {
+			cur, err := wc2.CoreV1().Namespaces().Get(ctx, open, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if level == "" {
+				delete(cur.Labels, "pod-security.kubernetes.io/enforce")
+			} else {
+				cur.Labels["pod-security.kubernetes.io/enforce"] = level
+			}
+			if _, err := wc2.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+				return false, err
+			}
+		}
+		return contains(w2.all(), want), nil
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Labels["pod-security.kubernetes.io/enforce"] = "baseline"
-	if _, err := wc2.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if !contains(w2.all(), `existing pods in namespace "`+open+`" violate the new PodSecurity enforce level "baseline:latest"`) {
-		t.Errorf("warnings = %q, want the existing-pods warning", w2.all())
+		t.Errorf("warnings = %q, want the existing-pods warning (%v)", w2.all(), err)
 	}
 }
