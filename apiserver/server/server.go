@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
@@ -49,6 +50,19 @@ func (s *Server) Start(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
 	o := s.opts
 
+	// The secure port is bound before embedded etcd starts: etcd's client
+	// and peer listeners take free ports, and must not take the one the API
+	// server was asked to serve on.
+	if err := s.bindSecurePort(); err != nil {
+		return err
+	}
+	serving := false
+	defer func() {
+		// Until Run owns it, a failed start releases the port.
+		if !serving && o.SecureServing != nil && o.SecureServing.Listener != nil {
+			_ = o.SecureServing.Listener.Close()
+		}
+	}()
 	var embedded *etcd.Server
 	if len(o.Etcd.StorageConfig.Transport.ServerList) == 0 {
 		var err error
@@ -87,9 +101,27 @@ func (s *Server) Start(ctx context.Context) error {
 		logger.Info("Admin kubeconfig written", "path", s.KubeconfigPath)
 	}
 	close(s.ready)
+	serving = true
 	if err := prepared.Run(ctx); err != nil {
 		return fmt.Errorf("run API server: %w", err)
 	}
+	return nil
+}
+
+// bindSecurePort creates the secure-serving listener now, unless one was
+// given or port sharing was asked for (then k8s.io/apiserver binds it while
+// building the chain, with the socket options it needs).
+func (s *Server) bindSecurePort() error {
+	ss := s.opts.SecureServing
+	if ss == nil || ss.Listener != nil || ss.BindPort <= 0 || ss.PermitPortSharing || ss.PermitAddressSharing {
+		return nil
+	}
+	addr := net.JoinHostPort(ss.BindAddress.String(), strconv.Itoa(ss.BindPort))
+	ln, port, err := genericoptions.CreateListener(ss.BindNetwork, addr, net.ListenConfig{})
+	if err != nil {
+		return fmt.Errorf("bind secure port %s: %w", addr, err)
+	}
+	ss.Listener, ss.BindPort = ln, port
 	return nil
 }
 
