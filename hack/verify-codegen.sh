@@ -7,8 +7,9 @@ trap 'rm -rf "${tmp}"' EXIT
 mkdir -p "${tmp}/hack"
 SKIFF_CODEGEN_OUT="${tmp}" hack/update-codegen.sh
 status=0
-for f in apiserver/generated/openapi/zz_generated.openapi.go hack/api-violations.txt; do
-	if ! diff -q "${f}" "${tmp}/${f}" >/dev/null; then
+mapfile -t generated < <(cd "${tmp}" && find apis -name 'zz_generated.deepcopy.go' | sort)
+for f in apiserver/generated/openapi/zz_generated.openapi.go hack/api-violations.txt "${generated[@]}"; do
+	if ! diff -q "${f}" "${tmp}/${f}" >/dev/null 2>&1; then
 		echo "${f} is out of date: run hack/update-codegen.sh" >&2
 		status=1
 	fi
