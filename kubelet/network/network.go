@@ -16,6 +16,8 @@ import (
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netlink"
 	"k8s.io/klog/v2"
+
+	"github.com/skiff-dev/skiff/internal/netns"
 )
 
 // Defaults applied by New to a zero Config field.
@@ -178,7 +180,7 @@ func (n *Network) runtimeConf(id, netnsPath, ifName string, pod PodRef) *libcni.
 // loopback and bridge networks. On failure everything done is undone.
 func (n *Network) SetUp(ctx context.Context, id string, pod PodRef) (_ *Attachment, retErr error) {
 	path := n.NetNSPath(id)
-	if err := createNetNS(path); err != nil {
+	if err := netns.Create(path); err != nil {
 		return nil, fmt.Errorf("set up network of sandbox %s: %w", id, err)
 	}
 	defer func() {
@@ -259,7 +261,7 @@ func (n *Network) TearDown(ctx context.Context, id string) error {
 	if err := n.cni.DelNetworkList(ctx, n.loopback, n.runtimeConf(id, nsArg, loopbackIfName, PodRef{})); err != nil {
 		errs = append(errs, fmt.Errorf("tear down loopback of sandbox %s: %w", id, err))
 	}
-	if err := removeNetNS(path); err != nil {
+	if err := netns.Remove(path); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

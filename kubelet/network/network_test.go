@@ -6,11 +6,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiff-dev/skiff/internal/netns"
 )
 
 const testCIDR = "10.244.251.0/24"
@@ -38,32 +37,15 @@ func newTestNetwork(t *testing.T) *Network {
 // listenIn opens a TCP listener inside the network namespace at path.
 func listenIn(t *testing.T, path string) net.Listener {
 	t.Helper()
-	type result struct {
-		l   net.Listener
-		err error
+	var l net.Listener
+	if err := netns.Do(path, func() (err error) {
+		l, err = net.Listen("tcp", ":8080")
+		return err
+	}); err != nil {
+		t.Fatalf("listen in %s: %v", path, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends in the pod netns
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: err}
-			return
-		}
-		l, err := net.Listen("tcp", ":8080")
-		ch <- result{l, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("listen in %s: %v", path, r.err)
-	}
-	t.Cleanup(func() { r.l.Close() })
-	return r.l
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
 func TestSetUpReachableAndTearDown(t *testing.T) {
@@ -134,7 +116,7 @@ func TestReconcileRemovesLeftovers(t *testing.T) {
 		}
 	}
 	// A crash after IPAM but with the netns lost: only the IP is left.
-	if err := removeNetNS(n.NetNSPath("gone2")); err != nil {
+	if err := netns.Remove(n.NetNSPath("gone2")); err != nil {
 		t.Fatal(err)
 	}
 	removed, err := n.Reconcile(ctx, func(id string) bool { return id == "keep1" })
