@@ -11,9 +11,13 @@ import (
 	"path/filepath"
 
 	"k8s.io/component-base/cli"
+
+	"github.com/skiff-dev/skiff/kubelet/runtime"
 )
 
 func main() {
+	// The containerd shim runs this binary as a container's log writer.
+	runtime.RunLoggerIfInvoked()
 	cmd := newRootCommand()
 	if alias, ok := aliases()[filepath.Base(os.Args[0])]; ok {
 		cmd = alias()

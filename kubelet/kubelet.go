@@ -1,0 +1,385 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/skiff-dev/skiff/kubelet/network"
+	"github.com/skiff-dev/skiff/kubelet/nodestatus"
+	"github.com/skiff-dev/skiff/kubelet/podworkers"
+	"github.com/skiff-dev/skiff/kubelet/prober"
+	"github.com/skiff-dev/skiff/kubelet/runtime"
+	kubeletserver "github.com/skiff-dev/skiff/kubelet/server"
+	"github.com/skiff-dev/skiff/kubelet/status"
+)
+
+// Config configures a Kubelet. NodeName, DataDir and one of Kubeconfig or
+// RESTConfig are required.
+type Config struct {
+	// Kubeconfig is the path of the kubeconfig to reach the API server with.
+	Kubeconfig string
+	// RESTConfig is used instead of Kubeconfig when set (tests).
+	RESTConfig *rest.Config
+	// NodeName is the Node object's name.
+	NodeName string
+	// DataDir holds containerd's state, pod directories, logs and the pod
+	// network's state.
+	DataDir string
+	// ContainerdAddress is a running containerd's socket; empty starts a
+	// Skiff-owned one under DataDir.
+	ContainerdAddress string
+	// CgroupRoot is the parent cgroup of all pods (runtime.DefaultCgroupRoot).
+	CgroupRoot string
+	// PodCIDR is the range pod IPs come from; empty waits for the Node's
+	// spec.podCIDR.
+	PodCIDR string
+	// BridgeName is the pod network bridge (network.DefaultBridgeName).
+	BridgeName string
+	// ClusterDNS, ClusterDomain and ResolvConf shape pods' resolv.conf.
+	ClusterDNS    []string
+	ClusterDomain string
+	ResolvConf    string
+	// NodeIPs are the node's addresses (see nodestatus.Config.Addresses).
+	NodeIPs []net.IP
+	// NodeLabels are added to the Node at registration.
+	NodeLabels map[string]string
+	// KubeReserved is subtracted from capacity for allocatable.
+	KubeReserved corev1.ResourceList
+	// MaxPods is the node's pod capacity (110).
+	MaxPods int
+	// Prober runs probes and lifecycle hooks; nil means the kubelet's own
+	// (kubelet/prober on the runtime).
+	Prober podworkers.Prober
+	// ServerAddress is where the kubelet's HTTPS server (logs, exec,
+	// attach, port-forward, stats) listens, e.g. ":10250"; empty runs none.
+	ServerAddress string
+	// ServerPort is the port published in the Node's daemonEndpoints
+	// (nodestatus' default 10250 if zero).
+	ServerPort int32
+	// TLSCertFile and TLSKeyFile are its serving certificate; empty makes a
+	// self-signed one under DataDir/pki.
+	TLSCertFile, TLSKeyFile string
+	// ClientCAFile verifies client certificates at the server (the API
+	// server's kubelet client certificate). Empty means the CA the
+	// kubeconfig trusts, as Skiff's single cluster CA signs both.
+	ClientCAFile string
+	// Back-off and resync tuning of the pod workers; zero means upstream's
+	// values (see podworkers.Default*).
+	BackoffBase, BackoffMax           time.Duration
+	ImageBackoffBase, ImageBackoffMax time.Duration
+	ResyncInterval                    time.Duration
+	// NodeStatusUpdateFrequency is how often node status is computed (10s).
+	NodeStatusUpdateFrequency time.Duration
+}
+
+// Kubelet is Skiff's node agent: it registers the node, runs the pods bound
+// to it on containerd and reports their status.
+type Kubelet struct {
+	cfg        Config
+	client     kubernetes.Interface
+	restConfig *rest.Config
+	workers    atomic.Pointer[podworkers.Workers]
+	rt         atomic.Pointer[runtime.Runtime]
+}
+
+// New validates cfg and builds the API client.
+func New(cfg Config) (*Kubelet, error) {
+	var errs []error
+	if cfg.NodeName == "" {
+		errs = append(errs, errors.New("a node name is required"))
+	}
+	if cfg.DataDir == "" {
+		errs = append(errs, errors.New("a data dir is required"))
+	}
+	if cfg.Kubeconfig == "" && cfg.RESTConfig == nil {
+		errs = append(errs, errors.New("a kubeconfig is required"))
+	}
+	if cfg.PodCIDR != "" {
+		if _, _, err := net.ParseCIDR(cfg.PodCIDR); err != nil {
+			errs = append(errs, fmt.Errorf("invalid pod CIDR: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("kubelet config: %w", errors.Join(errs...))
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet config: %w", err)
+	}
+	cfg.DataDir = dir
+	rc := cfg.RESTConfig
+	if rc == nil {
+		if rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("load kubeconfig %s: %w", cfg.Kubeconfig, err)
+		}
+	}
+	rc = rest.CopyConfig(rc)
+	rc.UserAgent = "skiff-kubelet/" + cfg.NodeName
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return &Kubelet{cfg: cfg, client: client, restConfig: rc}, nil
+}
+
+// Client is the kubelet's API client.
+func (k *Kubelet) Client() kubernetes.Interface { return k.client }
+
+// Start runs the kubelet until ctx ends: it registers the node and keeps
+// its status, re-adopts the pods already running from an earlier run,
+// removes what belongs to pods that are gone, and runs the node's pods.
+// On return the pods keep running.
+func (k *Kubelet) Start(ctx context.Context) error {
+	log := klog.FromContext(ctx).WithValues("node", k.cfg.NodeName)
+	ctx, cancel := context.WithCancel(klog.NewContext(ctx, log))
+	defer cancel()
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartStructuredLogging(1)
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName})
+
+	reporter, err := nodestatus.New(nodestatus.Config{
+		Client: k.client, NodeName: k.cfg.NodeName, Addresses: k.cfg.NodeIPs, Labels: k.cfg.NodeLabels,
+		Reserved: k.cfg.KubeReserved, MaxPods: k.cfg.MaxPods, RootDir: k.cfg.DataDir, Recorder: recorder,
+		StatusUpdateFrequency: k.cfg.NodeStatusUpdateFrequency, KubeletPort: k.cfg.ServerPort,
+		RuntimeVersion: func(ctx context.Context) (string, error) {
+			rt := k.rt.Load()
+			if rt == nil {
+				return "", errors.New("container runtime is starting")
+			}
+			v, err := rt.Version(ctx)
+			return "containerd://" + v, err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = reporter.Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+
+	node, err := k.waitNode(ctx, func(n *corev1.Node) bool {
+		return len(n.Status.Addresses) > 0 && (k.cfg.PodCIDR != "" || n.Spec.PodCIDR != "")
+	})
+	if err != nil {
+		return fmt.Errorf("wait for node %s to be registered: %w", k.cfg.NodeName, err)
+	}
+	podCIDR := k.cfg.PodCIDR
+	if podCIDR == "" {
+		podCIDR = node.Spec.PodCIDR
+	}
+	var hostIPs []string
+	for _, a := range node.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			hostIPs = append(hostIPs, a.Address)
+		}
+	}
+	netw, err := network.New(network.Config{PodCIDR: podCIDR, BridgeName: k.cfg.BridgeName, StateDir: filepath.Join(k.cfg.DataDir, "network")})
+	if err != nil {
+		return fmt.Errorf("pod network: %w", err)
+	}
+	objects := podworkers.APIObjects{Client: k.client}
+	rt, err := runtime.New(ctx, runtime.Config{
+		DataDir: k.cfg.DataDir, ContainerdAddress: k.cfg.ContainerdAddress, CgroupRoot: k.cfg.CgroupRoot,
+		Network: netw, NodeName: k.cfg.NodeName, HostIPs: hostIPs, Objects: objects,
+		DNS: runtime.DNSSettings{ClusterDNS: k.cfg.ClusterDNS, ClusterDomain: k.cfg.ClusterDomain, ResolvConf: k.cfg.ResolvConf},
+	})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	k.rt.Store(rt)
+
+	probes := k.cfg.Prober
+	if probes == nil {
+		m, err := prober.New(prober.Config{Exec: rt, Recorder: recorder, Logger: log.WithName("prober")})
+		if err != nil {
+			return fmt.Errorf("prober: %w", err)
+		}
+		defer m.Stop()
+		probes = newProbeAdapter(m)
+	}
+	if k.cfg.ServerAddress != "" {
+		if err := k.startServer(ctx, rt, hostIPs); err != nil {
+			return err
+		}
+	}
+
+	workers, err := podworkers.New(podworkers.Config{
+		Client: k.client, Runtime: rt, Status: status.NewManager(k.client), Recorder: recorder,
+		Prober: probes, Objects: objects, HostIPs: hostIPs,
+		BackoffBase: k.cfg.BackoffBase, BackoffMax: k.cfg.BackoffMax,
+		ImageBackoffBase: k.cfg.ImageBackoffBase, ImageBackoffMax: k.cfg.ImageBackoffMax,
+		ResyncInterval: k.cfg.ResyncInterval,
+	})
+	if err != nil {
+		return err
+	}
+	k.workers.Store(workers)
+
+	factory := informers.NewSharedInformerFactoryWithOptions(k.client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.cfg.NodeName).String()
+	}))
+	podInformer := factory.Core().V1().Pods()
+	informer := podInformer.Informer()
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		return fmt.Errorf("pod informer of node %s did not sync: %w", k.cfg.NodeName, ctx.Err())
+	}
+	pods, err := podInformer.Lister().List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	wanted := map[types.UID]bool{}
+	for _, p := range pods {
+		wanted[p.UID] = true
+	}
+	if err := rt.Reconcile(ctx, wanted); err != nil {
+		log.Error(err, "Startup reconcile left pieces behind")
+	}
+	log.Info("Kubelet started", "pods", len(pods), "podCIDR", podCIDR)
+
+	workers.Start(ctx)
+	defer func() { cancel(); workers.Wait() }()
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { k.onPod(obj) },
+		UpdateFunc: func(_, obj any) { k.onPod(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if p, ok := obj.(*corev1.Pod); ok {
+				workers.DeletePod(p)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watch pods: %w", err)
+	}
+	<-ctx.Done()
+	log.Info("Kubelet stopping; pods keep running")
+	return nil
+}
+
+func (k *Kubelet) onPod(obj any) {
+	if p, ok := obj.(*corev1.Pod); ok {
+		k.workers.Load().UpdatePod(p)
+	}
+}
+
+func (k *Kubelet) waitNode(ctx context.Context, ok func(*corev1.Node) bool) (*corev1.Node, error) {
+	var node *corev1.Node
+	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		n, err := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		node = n
+		return ok(n), nil
+	})
+	return node, err
+}
+
+// GetPods returns the pods the kubelet runs (for the kubelet's server).
+func (k *Kubelet) GetPods() []*corev1.Pod {
+	w := k.workers.Load()
+	if w == nil {
+		return nil
+	}
+	return w.GetPods()
+}
+
+// GetPodByName returns the pod namespace/name if the kubelet runs it.
+func (k *Kubelet) GetPodByName(namespace, name string) (*corev1.Pod, bool) {
+	w := k.workers.Load()
+	if w == nil {
+		return nil, false
+	}
+	return w.GetPodByName(namespace, name)
+}
+
+// Runtime is the container runtime, once Start has connected it (for the
+// kubelet's server: logs, exec).
+func (k *Kubelet) Runtime() *runtime.Runtime { return k.rt.Load() }
+
+// startServer starts the kubelet's HTTPS server in the background; it stops
+// with ctx.
+func (k *Kubelet) startServer(ctx context.Context, rt *runtime.Runtime, hostIPs []string) error {
+	caFile := k.cfg.ClientCAFile
+	if caFile == "" {
+		var err error
+		if caFile, err = k.writeClusterCA(); err != nil {
+			return err
+		}
+	}
+	var ips []net.IP
+	for _, ip := range hostIPs {
+		if p := net.ParseIP(ip); p != nil {
+			ips = append(ips, p)
+		}
+	}
+	srv, err := kubeletserver.New(kubeletserver.Config{
+		Addr: k.cfg.ServerAddress, TLSCertFile: k.cfg.TLSCertFile, TLSKeyFile: k.cfg.TLSKeyFile,
+		CertDir: filepath.Join(k.cfg.DataDir, "pki"), ServingIPs: ips, ClientCAFile: caFile,
+		Client: k.client, NodeName: k.cfg.NodeName, Pods: k, Runtime: rt,
+	})
+	if err != nil {
+		return fmt.Errorf("kubelet server: %w", err)
+	}
+	go func() {
+		if err := srv.Start(ctx); err != nil && ctx.Err() == nil {
+			klog.FromContext(ctx).Error(err, "Kubelet server stopped")
+		}
+	}()
+	return nil
+}
+
+// writeClusterCA writes the CA the kubelet's kubeconfig trusts into the
+// data dir, for the server to verify the API server's client certificate.
+func (k *Kubelet) writeClusterCA() (string, error) {
+	data := k.restConfig.CAData
+	if len(data) == 0 && k.restConfig.CAFile != "" {
+		var err error
+		if data, err = os.ReadFile(k.restConfig.CAFile); err != nil {
+			return "", fmt.Errorf("read cluster CA: %w", err)
+		}
+	}
+	if len(data) == 0 {
+		return "", errors.New("kubelet server: no --client-ca-file and the kubeconfig names no CA")
+	}
+	path := filepath.Join(k.cfg.DataDir, "pki", "client-ca.crt")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("kubelet server: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("kubelet server: write client CA: %w", err)
+	}
+	return path, nil
+}
