@@ -1,8 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/group"
@@ -18,9 +25,12 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/apiserver/authn/bootstraptoken"
 	"github.com/skiff-dev/skiff/apiserver/authn/serviceaccount"
 	"github.com/skiff-dev/skiff/apiserver/registry/serviceaccounttoken"
+	bootstraptokenclient "github.com/skiff-dev/skiff/internal/bootstraptoken"
 )
 
 // applyAuthentication builds the request authenticator as kube-apiserver
@@ -64,8 +74,10 @@ func (o *AuthenticationOptions) applyTo(authn *genericapiserver.AuthenticationIn
 		tokens = append([]authenticator.Token{t}, tokens...)
 	}
 	if len(tokens) > 0 {
-		// As upstream: cache successful lookups briefly, failures briefly too.
-		tokenAuth := tokencache.New(tokenunion.New(tokens...), false, 10*time.Second, 10*time.Second)
+		// As upstream (--token-success-cache-ttl 10s, failure cache off): a
+		// token rejected because its Secret had not reached the informer yet
+		// works on the next request.
+		tokenAuth := tokencache.New(tokenunion.New(tokens...), false, 10*time.Second, 0)
 		requests = append(requests, bearertoken.New(tokenAuth), websocket.NewProtocolAuthenticator(tokenAuth))
 	}
 
@@ -117,6 +129,12 @@ func (o *Options) applyAuthentication(c *genericapiserver.Config, deps *dependen
 		}
 		tokens = append(tokens, sa)
 	}
+	if a.EnableBootstrapTokenAuth {
+		tokens = append(tokens, bootstraptoken.NewFromInformers(deps.informers))
+		if err := o.addClusterInfoHook(c); err != nil {
+			return authnResult{}, err
+		}
+	}
 	if err := o.Authentication.applyTo(&c.Authentication, c.SecureServing, tokens); err != nil {
 		return authnResult{}, err
 	}
@@ -143,4 +161,42 @@ func (o *Options) applyAuthentication(c *genericapiserver.Config, deps *dependen
 		}
 	}
 	return res, nil
+}
+
+// addClusterInfoHook makes a server that keeps its own PKI (skiff apiserver,
+// skiff server) publish the unsigned cluster-info ConfigMap in kube-public,
+// with the advertised address and the CA that signed its serving
+// certificate, and let anonymous users read it, before it reports ready:
+// what kubeadm init does for kubeadm's clusters. The bootstrap signer then
+// signs it for each signing token. Servers given their certificates
+// (kube-apiserver personality) leave cluster-info to whoever set them up.
+func (o *Options) addClusterInfoHook(c *genericapiserver.Config) error {
+	if !o.WriteAdminKubeconfig {
+		return nil
+	}
+	caFile := filepath.Join(o.SecureServing.ServerCert.CertDirectory, "ca.crt")
+	return c.AddPostStartHook("skiff/bootstrap-cluster-info", func(hc genericapiserver.PostStartHookContext) error {
+		caPEM, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("read the cluster CA for cluster-info: %w", err)
+		}
+		port := o.SecureServing.BindPort
+		if c.SecureServing != nil && c.SecureServing.Listener != nil {
+			if addr, ok := c.SecureServing.Listener.Addr().(*net.TCPAddr); ok {
+				port = addr.Port
+			}
+		}
+		server := "https://" + net.JoinHostPort(o.ServerRun.AdvertiseAddress.String(), strconv.Itoa(port))
+		client, err := bootstrapClient(hc.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		return wait.PollUntilContextTimeout(hc, 10*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			if err := bootstraptokenclient.EnsureClusterInfo(ctx, client, server, caPEM); err != nil {
+				klog.FromContext(ctx).V(1).Info("Publishing cluster-info failed, retrying", "err", err)
+				return false, nil
+			}
+			return true, nil
+		})
+	})
 }

@@ -39,6 +39,9 @@ func newKubeAPIServerCommand() *cobra.Command {
 func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 	opts := server.NewOptions()
 	opts.WriteAdminKubeconfig = selfContained
+	// Skiff's own server takes bootstrap tokens (skiff token, skiff join);
+	// the kube-apiserver personality keeps upstream's default, off.
+	opts.Authentication.EnableBootstrapTokenAuth = selfContained
 	var fss cliflag.NamedFlagSets
 	var showVersion bool
 	var inProcess []string

@@ -23,6 +23,8 @@ import (
 // and the scheduler in one process, meeting only through the API.
 func newServerCommand() *cobra.Command {
 	opts := server.NewOptions()
+	// Nodes join with bootstrap tokens (skiff token, skiff join).
+	opts.Authentication.EnableBootstrapTokenAuth = true
 	var cm controllerManagerFlags
 	var sched schedulerFlags
 	var fss cliflag.NamedFlagSets

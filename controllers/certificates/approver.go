@@ -97,6 +97,18 @@ func (r *approver) Reconcile(ctx context.Context, req reconcile.Request) (reconc
 	if approved, denied := approvedOrDenied(csr); approved || denied || len(csr.Status.Certificate) > 0 {
 		return reconcile.Result{}, nil
 	}
+	if x509cr, node, ok := isKubeletServing(csr); ok {
+		ok, why, err := r.servingSANsAreNodes(ctx, x509cr, node)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		if !ok {
+			// The node may not have reported its addresses yet.
+			log.V(2).Info("Not approving kubelet serving CSR", "csr", csr.Name, "node", node, "reason", why)
+			return reconcile.Result{RequeueAfter: sarRetry}, nil
+		}
+		return reconcile.Result{}, r.approve(ctx, csr, MessageAutoApprovedServing)
+	}
 	tried := []string{}
 	for _, rec := range recognizers {
 		if !rec.recognize(csr) {
@@ -163,6 +175,6 @@ func (r *approver) approve(ctx context.Context, csr *certificatesv1.CertificateS
 		}
 		return fmt.Errorf("approve CSR %s: %w", csr.Name, err)
 	}
-	ctrl.LoggerFrom(ctx).Info("Approved kubelet client CSR", "csr", csr.Name, "username", csr.Spec.Username)
+	ctrl.LoggerFrom(ctx).Info("Approved CSR", "csr", csr.Name, "signer", csr.Spec.SignerName, "username", csr.Spec.Username)
 	return nil
 }
