@@ -2,6 +2,7 @@ package all
 
 import (
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/bootstrapsigner"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/cronjob"
 	"github.com/skiff-dev/skiff/controllers/daemonset"
@@ -21,6 +22,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/rootcacertpublisher"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
+	"github.com/skiff-dev/skiff/controllers/servicecidrs"
 	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/tokencleaner"
 	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
@@ -49,6 +51,7 @@ func Descriptors() []controllers.Descriptor {
 		serviceaccount.TokenDescriptor,
 		rootcacertpublisher.Descriptor,
 		tokencleaner.Descriptor,
+		bootstrapsigner.Descriptor,
 		nodeipam.Descriptor,
 		nodelifecycle.Descriptor,
 		nodelifecycle.TaintEvictionDescriptor,
@@ -62,5 +65,6 @@ func Descriptors() []controllers.Descriptor {
 		pvcprotection.Descriptor,
 		pvprotection.Descriptor,
 		podautoscaler.Descriptor,
+		servicecidrs.Descriptor,
 	}
 }

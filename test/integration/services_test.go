@@ -98,7 +98,7 @@ func TestServiceAllocation(t *testing.T) {
 	outside := newService("outside", corev1.ServiceTypeClusterIP)
 	outside.Spec.ClusterIP = "10.9.9.9"
 	_, err = services.Create(ctx, outside, metav1.CreateOptions{})
-	if !apierrors.IsInvalid(err) || !contains(err.Error(), "not in the valid range") {
+	if !apierrors.IsInvalid(err) || !contains(err.Error(), "the provided network does not match the current range") {
 		t.Errorf("clusterIP outside the range: err = %v", err)
 	}
 

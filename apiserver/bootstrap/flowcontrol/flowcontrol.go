@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
@@ -68,24 +69,27 @@ func Ensure(ctx context.Context, client kubernetes.Interface) error {
 	}
 	var last error
 	err = wait.PollUntilContextCancel(ctx, retryInterval, true, func(ctx context.Context) (bool, error) {
-		var errs []error
+		// The objects of one kind are independent: they are reconciled
+		// concurrently (sequentially, the ~60 round trips held /readyz
+		// back for over a second), the priority levels before the flow
+		// schemas that name them.
 		levels := client.FlowcontrolV1().PriorityLevelConfigurations()
-		for _, want := range expected.levels {
-			errs = append(errs, reconcile(ctx, want, ops[*flowcontrolv1.PriorityLevelConfiguration]{
+		errs := parallel(expected.levels, func(want *flowcontrolv1.PriorityLevelConfiguration) error {
+			return reconcile(ctx, want, ops[*flowcontrolv1.PriorityLevelConfiguration]{
 				kind: "PriorityLevelConfiguration", get: levels.Get, create: levels.Create, update: levels.Update,
 				specEqual: priorityLevelSpecsEqual, copySpec: func(to, from *flowcontrolv1.PriorityLevelConfiguration) { to.Spec = *from.Spec.DeepCopy() },
-			}))
-		}
+			})
+		})
 		schemas := client.FlowcontrolV1().FlowSchemas()
-		for _, want := range expected.schemas {
-			errs = append(errs, reconcile(ctx, want, ops[*flowcontrolv1.FlowSchema]{
+		errs = append(errs, parallel(expected.schemas, func(want *flowcontrolv1.FlowSchema) error {
+			return reconcile(ctx, want, ops[*flowcontrolv1.FlowSchema]{
 				kind: "FlowSchema", get: schemas.Get, create: schemas.Create, update: schemas.Update,
 				specEqual: func(want, have *flowcontrolv1.FlowSchema) bool {
 					return apiequality.Semantic.DeepEqual(want.Spec, have.Spec)
 				},
 				copySpec: func(to, from *flowcontrolv1.FlowSchema) { to.Spec = *from.Spec.DeepCopy() },
-			}))
-		}
+			})
+		})...)
 		last = utilerrors.NewAggregate(errs)
 		if last != nil {
 			logger.V(1).Info("Retrying APF bootstrap configuration", "err", last)
@@ -100,6 +104,21 @@ func Ensure(ctx context.Context, client kubernetes.Interface) error {
 		return fmt.Errorf("ensure APF bootstrap configuration: %w", err)
 	}
 	return nil
+}
+
+// parallel runs fn on every item at once and returns the errors.
+func parallel[T any](items []T, fn func(T) error) []error {
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	for i, item := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(item)
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 type bootstrapSet struct {

@@ -114,9 +114,12 @@ func Groups(c Config) []Group {
 	// Services record their ClusterIPs as IPAddresses, whose storage the
 	// networking group builds after core.
 	var ipAddresses service.IPAddresses
+	// User-created ServiceCIDRs extend the allocatable ranges.
+	var serviceCIDRs service.ServiceCIDRs
 	// Evictions check PodDisruptionBudgets, built after core too.
 	var budgets *genericregistry.Store
 	c.Services.IPAddresses = func() service.IPAddresses { return ipAddresses }
+	c.Services.ServiceCIDRs = func() service.ServiceCIDRs { return serviceCIDRs }
 	return []Group{
 		{
 			GroupVersion: corev1.SchemeGroupVersion,
@@ -154,6 +157,9 @@ func Groups(c Config) []Group {
 				// ClusterIP fail with a message saying so.
 				if store, ok := built["ipaddresses"].(service.IPAddresses); ok {
 					ipAddresses = store
+				}
+				if store, ok := built["servicecidrs"].(service.ServiceCIDRs); ok {
+					serviceCIDRs = store
 				}
 				return nil, nil
 			},

@@ -97,49 +97,13 @@ func ValidateResourceSlice(s *resourcev1.ResourceSlice) field.ErrorList {
 }
 
 // ValidateResourceSliceUpdate validates an update of a ResourceSlice: the
-// create rules hold, and the driver and node name are immutable.
+// create rules hold, and the driver, pool name and node name are
+// immutable.
 func ValidateResourceSliceUpdate(s, old *resourcev1.ResourceSlice) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs := metavalidation.ValidateObjectMetaUpdate(&s.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, validateResourceSliceSpec(&s.Spec, specPath)...)
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.Spec.NodeName, old.Spec.NodeName, specPath.Child("nodeName"))...)
-	return append(errs, apimachineryvalidation.ValidateImmutableField(s.Spec.Driver, old.Spec.Driver, specPath.Child("driver"))...)
-}
-
-func validateResourceSliceSpec(spec *resourcev1.ResourceSliceSpec, fldPath *field.Path) field.ErrorList {
-	errs := validateDriverName(spec.Driver, fldPath.Child("driver"))
-	poolPath := fldPath.Child("pool")
-	errs = append(errs, validatePoolName(spec.Pool.Name, poolPath.Child("name"))...)
-	if spec.Pool.Generation < 0 {
-		errs = append(errs, field.Invalid(poolPath.Child("generation"), spec.Pool.Generation, "must be greater than or equal to zero"))
-	}
-	if spec.Pool.ResourceSliceCount <= 0 {
-		errs = append(errs, field.Invalid(poolPath.Child("resourceSliceCount"), spec.Pool.ResourceSliceCount, "must be greater than zero"))
-	}
-	set := 0
-	for _, has := range []bool{spec.NodeName != nil, spec.NodeSelector != nil, spec.AllNodes != nil && *spec.AllNodes, spec.PerDeviceNodeSelection != nil && *spec.PerDeviceNodeSelection} {
-		if has {
-			set++
-		}
-	}
-	const oneOf = "`nodeName`, `nodeSelector`, `allNodes`, `perDeviceNodeSelection`"
-	switch {
-	case set == 0:
-		errs = append(errs, field.Required(fldPath, "exactly one of "+oneOf+" is required"))
-	case set > 1:
-		errs = append(errs, field.Invalid(fldPath, nil, "exactly one of "+oneOf+" is required, but multiple fields are set"))
-	}
-	if n := spec.NodeName; n != nil {
-		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*n, false) {
-			errs = append(errs, field.Invalid(fldPath.Child("nodeName"), *n, msg))
-		}
-	}
-	return append(errs, validateList(len(spec.Devices), resourcev1.ResourceSliceMaxDevices, fldPath.Child("devices"), func(i int, p *field.Path) field.ErrorList {
-		d := spec.Devices[i]
-		e := validateDNSLabel(d.Name, p.Child("name"))
-		if n := len(d.Attributes) + len(d.Capacity); n > resourcev1.ResourceSliceMaxAttributesAndCapacitiesPerDevice {
-			e = append(e, field.Invalid(p, n, "the total number of attributes and capacities must not exceed 32"))
-		}
-		return e
-	}, func(i int) string { return spec.Devices[i].Name })...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.Spec.Pool.Name, old.Spec.Pool.Name, specPath.Child("pool", "name"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.Spec.Driver, old.Spec.Driver, specPath.Child("driver"))...)
+	return append(errs, apimachineryvalidation.ValidateImmutableField(s.Spec.NodeName, old.Spec.NodeName, specPath.Child("nodeName"))...)
 }

@@ -110,3 +110,56 @@ func TestValidateResourceSlice(t *testing.T) {
 	moved.Spec.NodeName = ptr.To("node-2")
 	vt.Expect(t, ValidateResourceSliceUpdate(moved, slice), vt.Invalid("spec.nodeName", "field is immutable"))
 }
+
+func TestValidateResourceSliceLimits(t *testing.T) {
+	base := func() *resourcev1.ResourceSlice {
+		return &resourcev1.ResourceSlice{
+			ObjectMeta: metav1.ObjectMeta{Name: "s"},
+			Spec: resourcev1.ResourceSliceSpec{Driver: "gpu.example.com", AllNodes: ptr.To(true),
+				Pool: resourcev1.ResourcePool{Name: "p", ResourceSliceCount: 1}},
+		}
+	}
+	devices := func(n int, taint bool) []resourcev1.Device {
+		out := make([]resourcev1.Device, n)
+		for i := range out {
+			out[i].Name = "d" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+			if taint {
+				out[i].Taints = []resourcev1.DeviceTaint{{Key: "k", Effect: resourcev1.DeviceTaintEffectNoSchedule}}
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		edit func(*resourcev1.ResourceSlice)
+		want []vt.Want
+	}{
+		{name: "128 plain devices", edit: func(s *resourcev1.ResourceSlice) { s.Spec.Devices = devices(128, false) }},
+		{name: "129 plain devices", edit: func(s *resourcev1.ResourceSlice) { s.Spec.Devices = devices(129, false) },
+			want: []vt.Want{{Type: "FieldValueTooMany", Field: "spec.devices"}}},
+		{name: "65 tainted devices", edit: func(s *resourcev1.ResourceSlice) { s.Spec.Devices = devices(65, true) },
+			want: []vt.Want{{Type: "FieldValueTooMany", Field: "spec.devices"}}},
+		{name: "counters and devices", edit: func(s *resourcev1.ResourceSlice) {
+			s.Spec.Devices = devices(1, false)
+			s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "mem", Counters: map[string]resourcev1.Counter{"memory": {}}}}
+		}, want: []vt.Want{vt.Invalid("spec", "only one of `sharedCounters` or `devices` is allowed")}},
+		{name: "counter set without counters", edit: func(s *resourcev1.ResourceSlice) {
+			s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "mem"}, {Name: "mem", Counters: map[string]resourcev1.Counter{"Bad_Name": {}}}}
+		}, want: []vt.Want{
+			vt.Required("spec.sharedCounters[0].counters", ""),
+			vt.Invalid("spec.sharedCounters[1].counters", "a lowercase RFC 1123 label"),
+			{Type: "FieldValueDuplicate", Field: "spec.sharedCounters[1]"},
+		}},
+		{name: "per-device selection missing on a device", edit: func(s *resourcev1.ResourceSlice) {
+			s.Spec.AllNodes, s.Spec.PerDeviceNodeSelection = nil, ptr.To(true)
+			s.Spec.Devices = devices(1, false)
+		}, want: []vt.Want{vt.Required("spec.devices[0]", "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			tc.edit(s)
+			vt.Expect(t, ValidateResourceSlice(s), tc.want...)
+		})
+	}
+}

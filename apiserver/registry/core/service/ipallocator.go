@@ -28,6 +28,8 @@ const (
 var (
 	errIPAllocated = errors.New("provided IP is already allocated")
 	errIPsFull     = errors.New("range is full")
+	// errMismatchedNetwork: no ready ServiceCIDR holds the requested IP.
+	errMismatchedNetwork = errors.New("the provided network does not match the current range")
 	// errNoIPAddresses: the networking.k8s.io ipaddresses resource, where
 	// allocations are recorded, is turned off (--runtime-config).
 	errNoIPAddresses = errors.New("ClusterIP allocation needs networking.k8s.io/v1 ipaddresses, which is not served")
@@ -126,8 +128,17 @@ func normalize(ip net.IP) net.IP {
 
 // Allocate reserves ip for svc.
 func (a *IPAllocator) Allocate(ctx context.Context, ip net.IP, svc *corev1.Service) error {
+	return a.allocate(ctx, ip, svc, false)
+}
+
+// allocate reserves ip for svc; a dry run only checks that ip is in the
+// range, as upstream's dry-run allocator does.
+func (a *IPAllocator) allocate(ctx context.Context, ip net.IP, svc *corev1.Service, dryRun bool) error {
 	if _, ok := a.index(ip); !ok {
 		return fmt.Errorf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, a.cidr)
+	}
+	if dryRun {
+		return nil
 	}
 	return a.create(ctx, ip, svc)
 }
@@ -135,6 +146,19 @@ func (a *IPAllocator) Allocate(ctx context.Context, ip net.IP, svc *corev1.Servi
 // AllocateNext reserves a free IP for svc: a random one of the dynamic
 // band, or else the first free one of the static band.
 func (a *IPAllocator) AllocateNext(ctx context.Context, svc *corev1.Service) (net.IP, error) {
+	return a.allocateNext(ctx, svc, false)
+}
+
+// allocateNext is AllocateNext; a dry run reserves nothing and answers
+// the range's network address, as upstream's dry-run allocator does (it
+// does not look for a free address: that would be racy and worthless).
+func (a *IPAllocator) allocateNext(ctx context.Context, svc *corev1.Service, dryRun bool) (net.IP, error) {
+	if dryRun {
+		if a.size <= 0 {
+			return nil, errIPsFull
+		}
+		return normalize(a.cidr.IP), nil
+	}
 	try := func(from, to int64) (net.IP, error) {
 		n := to - from
 		if n <= 0 {
@@ -165,11 +189,17 @@ func (a *IPAllocator) Release(ctx context.Context, ip net.IP) error {
 	if _, ok := a.index(ip); !ok {
 		return nil
 	}
-	store := a.store()
-	if store == nil {
+	return releaseIP(ctx, a.store, ip)
+}
+
+// releaseIP deletes ip's IPAddress, whichever ServiceCIDR it came from
+// (one may have been deleted since); a missing one is not an error.
+func releaseIP(ctx context.Context, store func() IPAddresses, ip net.IP) error {
+	s := store()
+	if s == nil {
 		return errNoIPAddresses
 	}
-	_, _, err := store.Delete(a.clusterScoped(ctx), ip.String(), rest.ValidateAllObjectFunc, &metav1.DeleteOptions{})
+	_, _, err := s.Delete(clusterScoped(ctx), ip.String(), rest.ValidateAllObjectFunc, &metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("release IP %s: %w", ip, err)
 	}
@@ -190,7 +220,7 @@ func (a *IPAllocator) create(ctx context.Context, ip net.IP, svc *corev1.Service
 	if store == nil {
 		return errNoIPAddresses
 	}
-	_, err := store.Create(a.clusterScoped(ctx), addr, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
+	_, err := store.Create(clusterScoped(ctx), addr, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return errIPAllocated
 	}
@@ -202,6 +232,6 @@ func (a *IPAllocator) create(ctx context.Context, ip net.IP, svc *corev1.Service
 
 // clusterScoped drops the request's namespace: IPAddresses are cluster
 // objects, while the request that allocates is a namespaced one.
-func (a *IPAllocator) clusterScoped(ctx context.Context) context.Context {
+func clusterScoped(ctx context.Context) context.Context {
 	return genericapirequest.WithNamespace(ctx, metav1.NamespaceNone)
 }

@@ -60,6 +60,22 @@ func (a *PortAllocator) Allocate(ctx context.Context, port int) error {
 	})
 }
 
+// check reports, without reserving anything, why port could not be
+// allocated now: out of range, or already allocated (a dry run's check).
+func (a *PortAllocator) check(ctx context.Context, port int) error {
+	if !a.pr.Contains(port) {
+		return a.rangeError(port)
+	}
+	ra := &corev1.RangeAllocation{}
+	if err := a.storage.Get(ctx, nodePortKey, storage.GetOptions{IgnoreNotFound: true}, ra); err != nil {
+		return apierrors.NewInternalError(fmt.Errorf("read node port allocation: %w", err))
+	}
+	if new(big.Int).SetBytes(ra.Data).Bit(port-a.pr.Base) == 1 {
+		return errPortAllocated
+	}
+	return nil
+}
+
 // AllocateNext reserves a free port, chosen at random.
 func (a *PortAllocator) AllocateNext(ctx context.Context) (int, error) {
 	var port int

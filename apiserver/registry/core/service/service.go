@@ -31,6 +31,9 @@ type Config struct {
 	NodePortRange utilnet.PortRange
 	// IPAddresses returns the ipaddresses storage once it is built.
 	IPAddresses func() IPAddresses
+	// ServiceCIDRs returns the servicecidrs storage once it is built (nil:
+	// only the flag's ranges are allocatable).
+	ServiceCIDRs func() ServiceCIDRs
 }
 
 // Allocators are the ClusterIP allocators, one per family (primary first),
@@ -38,6 +41,9 @@ type Config struct {
 type Allocators struct {
 	IPs   []*IPAllocator
 	Ports *PortAllocator
+
+	ipStore      func() IPAddresses
+	serviceCIDRs func() ServiceCIDRs
 }
 
 // byFamily returns the allocator of family f, or nil.
@@ -57,6 +63,7 @@ func Definition(c Config, tables rest.TableConvertor, allocs *Allocators) *regis
 	for _, cidr := range c.ClusterIPRanges {
 		allocs.IPs = append(allocs.IPs, NewIPAllocator(cidr, c.IPAddresses))
 	}
+	allocs.ipStore, allocs.serviceCIDRs = c.IPAddresses, c.ServiceCIDRs
 	return &registry.Definition[*corev1.Service]{
 		GroupVersion: corev1.SchemeGroupVersion,
 		Resource:     "services", Singular: "service", Kind: "Service", Namespaced: true,
@@ -111,10 +118,11 @@ type release struct {
 
 func (h *hooks) undo(ctx context.Context, r *release) {
 	for _, ip := range r.ips {
-		if a := h.allocs.byFamily(familyOf(ip)); a != nil {
-			if err := a.Release(ctx, ip); err != nil {
-				klog.FromContext(ctx).Error(err, "Releasing a ClusterIP failed", "ip", ip)
-			}
+		if h.allocs.ipStore == nil {
+			break
+		}
+		if err := releaseIP(ctx, h.allocs.ipStore, ip); err != nil {
+			klog.FromContext(ctx).Error(err, "Releasing a ClusterIP failed", "ip", ip)
 		}
 	}
 	for _, p := range r.ports {
@@ -125,16 +133,27 @@ func (h *hooks) undo(ctx context.Context, r *release) {
 }
 
 // allocate gives svc the IPs and ports it needs beyond old's (nil on
-// create), returning what it took; on failure it releases that itself.
-func (h *hooks) allocate(ctx context.Context, svc, old *corev1.Service) (*release, error) {
+// create), returning what it took; on failure it releases that itself. A
+// dry run fills in what a real one would (as upstream: the range's
+// network address for a dynamic ClusterIP, unused-looking ports from 32769
+// for dynamic NodePorts), checks requested ports against the allocation,
+// and reserves nothing.
+func (h *hooks) allocate(ctx context.Context, svc, old *corev1.Service, dryRun bool) (*release, error) {
 	got := &release{}
-	if err := h.allocateIPs(ctx, svc, old, got); err != nil {
-		h.undo(ctx, got)
+	if err := h.allocateIPs(ctx, svc, old, got, dryRun); err != nil {
+		if !dryRun {
+			h.undo(ctx, got)
+		}
 		return nil, err
 	}
-	if err := h.allocatePorts(ctx, svc, old, got); err != nil {
-		h.undo(ctx, got)
+	if err := h.allocatePorts(ctx, svc, old, got, dryRun); err != nil {
+		if !dryRun {
+			h.undo(ctx, got)
+		}
 		return nil, err
+	}
+	if dryRun {
+		return &release{}, nil
 	}
 	return got, nil
 }
@@ -145,9 +164,12 @@ func (h *hooks) beginCreate(ctx context.Context, obj runtime.Object, options *me
 		return nil, err
 	}
 	if dryrun.IsDryRun(options.DryRun) {
+		if _, err := h.allocate(ctx, svc, nil, true); err != nil {
+			return nil, err
+		}
 		return func(context.Context, bool) {}, nil
 	}
-	got, err := h.allocate(ctx, svc, nil)
+	got, err := h.allocate(ctx, svc, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +187,12 @@ func (h *hooks) beginUpdate(ctx context.Context, obj, oldObj runtime.Object, opt
 		return nil, err
 	}
 	if dryrun.IsDryRun(options.DryRun) {
+		if _, err := h.allocate(ctx, svc, old, true); err != nil {
+			return nil, err
+		}
 		return func(context.Context, bool) {}, nil
 	}
-	got, err := h.allocate(ctx, svc, old)
+	got, err := h.allocate(ctx, svc, old, false)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +332,7 @@ func (h *hooks) defaultFamilies(svc *corev1.Service) error {
 
 // allocateIPs gives svc a ClusterIP of each of its families that it has
 // none of yet (old's are already its own), recording new ones in got.
-func (h *hooks) allocateIPs(ctx context.Context, svc, old *corev1.Service, got *release) error {
+func (h *hooks) allocateIPs(ctx context.Context, svc, old *corev1.Service, got *release, dryRun bool) error {
 	if !needsClusterIP(svc) {
 		return nil
 	}
@@ -334,13 +359,13 @@ func (h *hooks) allocateIPs(ctx context.Context, svc, old *corev1.Service, got *
 			if ip == nil || owned[ip.String()] {
 				continue // validation reports a malformed IP
 			}
-			if err := a.Allocate(ctx, ip, svc); err != nil {
+			if err := h.allocs.allocateIP(ctx, a, ip, svc, dryRun); err != nil {
 				return invalid(fmt.Sprintf("failed to allocate IP %v: %v", ips[i], err))
 			}
 			got.ips = append(got.ips, ip)
 			continue
 		}
-		ip, err := a.AllocateNext(ctx, svc)
+		ip, err := h.allocs.allocateNextIP(ctx, a, svc, dryRun)
 		if err != nil {
 			return invalid(fmt.Sprintf("failed to allocate a serviceIP: %v", err))
 		}
@@ -356,7 +381,7 @@ func (h *hooks) allocateIPs(ctx context.Context, svc, old *corev1.Service, got *
 
 // allocatePorts gives every port of svc that needs one a NodePort, and svc
 // its health-check port, recording new ones in got.
-func (h *hooks) allocatePorts(ctx context.Context, svc, old *corev1.Service, got *release) error {
+func (h *hooks) allocatePorts(ctx context.Context, svc, old *corev1.Service, got *release, dryRun bool) error {
 	owned := map[int]bool{}
 	if old != nil {
 		for _, p := range nodePorts(old) {
@@ -372,12 +397,31 @@ func (h *hooks) allocatePorts(ctx context.Context, svc, old *corev1.Service, got
 			if owned[int(port)] {
 				return port, nil
 			}
+			if dryRun {
+				if err := h.allocs.Ports.check(ctx, int(port)); err != nil {
+					return 0, invalid(path, port, err)
+				}
+				owned[int(port)] = true
+				got.ports = append(got.ports, int(port))
+				return port, nil
+			}
 			if err := h.allocs.Ports.Allocate(ctx, int(port)); err != nil {
 				return 0, invalid(path, port, err)
 			}
 			owned[int(port)] = true
 			got.ports = append(got.ports, int(port))
 			return port, nil
+		}
+		if dryRun {
+			// Upstream's dummy: one past the highest port this request
+			// took, starting at 32769; nothing is looked up.
+			last := 32768
+			for _, p := range got.ports {
+				last = max(last, p)
+			}
+			got.ports = append(got.ports, last+1)
+			owned[last+1] = true
+			return int32(last + 1), nil
 		}
 		p, err := h.allocs.Ports.AllocateNext(ctx)
 		if err != nil {
