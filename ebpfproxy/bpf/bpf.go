@@ -19,7 +19,18 @@ const (
 	MapAffinityMatch = lbMapAffinityMatch
 	MapRevNat        = lbMapRevnat
 	MapStats         = lbMapStats
+	MapExtServices   = lbMapExtServices
+	MapCtFwd         = lbMapCtFwd
+	MapCtRev         = lbMapCtRev
 )
+
+// ProgTCIngress names the TC (tcx ingress) program that serves NodePort,
+// externalIP and load-balancer frontends to packets from other hosts.
+const ProgTCIngress = lbProgSkiffTcIngress
+
+// ExtFlagSNAT marks an ext_services entry whose packets are masqueraded to
+// ExtValue.Snat (externalTrafficPolicy: Cluster).
+const ExtFlagSNAT = 1
 
 // Key and value types of the maps, generated from lb.c. Every address is
 // 16 bytes in network byte order (IPv4 as ::ffff:a.b.c.d, see [Addr]) and
@@ -41,6 +52,14 @@ type (
 	RevNatKey = lbRevnatKey
 	// RevNatValue is the frontend a socket addressed.
 	RevNatValue = lbRevnatVal
+	// ExtValue is the service an ext_services frontend (TC path) uses.
+	ExtValue = lbExtVal
+	// CtKey is a flow as packets carry it (TC path conntrack).
+	CtKey = lbCtKey
+	// CtFwdValue is the backend and SNAT source chosen for a client flow.
+	CtFwdValue = lbCtFwdVal
+	// CtRevValue is what a backend's reply is translated back to.
+	CtRevValue = lbCtRevVal
 	// ServiceStats are one CPU's counters for a service id.
 	ServiceStats = lbSvcStats
 	// Objects are the loaded programs and maps.
@@ -86,6 +105,8 @@ type Sizes struct {
 	Affinity uint32
 	// RevNat bounds remembered (socket, backend) pairs (LRU).
 	RevNat uint32
+	// Conntrack bounds each of the TC path's flow tables (LRU).
+	Conntrack uint32
 	// MaglevTableSize is the size of the template Maglev table; tables of
 	// any size can be inserted (BPF_F_INNER_MAP).
 	MaglevTableSize uint32
@@ -106,6 +127,9 @@ func LoadSpec(s Sizes) (*ebpf.CollectionSpec, error) {
 	set(MapServices, s.Services)
 	set(MapMaglev, s.Services)
 	set(MapStats, s.Services)
+	set(MapExtServices, s.Services)
+	set(MapCtFwd, s.Conntrack)
+	set(MapCtRev, s.Conntrack)
 	set(MapBackends, s.Backends)
 	if s.Backends != 0 {
 		set(MapAffinityMatch, 4*s.Backends)

@@ -34,7 +34,7 @@ func TestLoad(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("loading BPF programs needs root")
 	}
-	spec, err := LoadSpec(Sizes{Services: 128, Backends: 128, Affinity: 128, RevNat: 128, MaglevTableSize: 251})
+	spec, err := LoadSpec(Sizes{Services: 128, Backends: 128, Affinity: 128, RevNat: 128, Conntrack: 128, MaglevTableSize: 251})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +54,12 @@ func TestLoad(t *testing.T) {
 		if h.Program(&objs) == nil {
 			t.Errorf("hook %s has no program", h.Name)
 		}
+	}
+	if objs.SkiffTcIngress == nil || objs.SkiffTcIngress.Type() != ebpf.SchedCLS {
+		t.Errorf("TC program %s missing or not sched_cls", ProgTCIngress)
+	}
+	if got := spec.Maps[MapCtFwd].MaxEntries; got != 128 {
+		t.Errorf("ct_fwd size = %d, want 128", got)
 	}
 	if got := spec.Maps[MapMaglev].InnerMap.MaxEntries; got != 251 {
 		t.Errorf("Maglev template size = %d, want 251", got)

@@ -43,6 +43,64 @@ type lbBackendVal struct {
 	Pad  uint16
 }
 
+type lbCtFwdVal struct {
+	_  structs.HostLayout
+	Be struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+	Snat struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+	BePort   uint16
+	SnatPort uint16
+	SvcId    uint32
+}
+
+type lbCtKey struct {
+	_   structs.HostLayout
+	Src struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+	Dst struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+	Sport uint16
+	Dport uint16
+	Proto uint8
+	Pad   [3]uint8
+}
+
+type lbCtRevVal struct {
+	_  structs.HostLayout
+	Fe struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+	Client struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+	FePort     uint16
+	ClientPort uint16
+	Pad        uint32
+}
+
+type lbExtVal struct {
+	_       structs.HostLayout
+	Id      uint32
+	Count   uint32
+	LutSize uint32
+	Flags   uint32
+	Snat    struct {
+		_ structs.HostLayout
+		W [4]uint32
+	}
+}
+
 type lbRevnatKey struct {
 	_      structs.HostLayout
 	Cookie uint64
@@ -97,6 +155,9 @@ const (
 	lbMapAffinity           = "affinity"
 	lbMapAffinityMatch      = "affinity_match"
 	lbMapBackends           = "backends"
+	lbMapCtFwd              = "ct_fwd"
+	lbMapCtRev              = "ct_rev"
+	lbMapExtServices        = "ext_services"
 	lbMapMaglev             = "maglev"
 	lbMapRevnat             = "revnat"
 	lbMapServices           = "services"
@@ -109,6 +170,7 @@ const (
 	lbProgSkiffRecvmsg6     = "skiff_recvmsg6"
 	lbProgSkiffSendmsg4     = "skiff_sendmsg4"
 	lbProgSkiffSendmsg6     = "skiff_sendmsg6"
+	lbProgSkiffTcIngress    = "skiff_tc_ingress"
 )
 
 // loadLb returns the embedded CollectionSpec for lb.
@@ -161,6 +223,7 @@ type lbProgramSpecs struct {
 	SkiffRecvmsg6     *ebpf.ProgramSpec `ebpf:"skiff_recvmsg6"`
 	SkiffSendmsg4     *ebpf.ProgramSpec `ebpf:"skiff_sendmsg4"`
 	SkiffSendmsg6     *ebpf.ProgramSpec `ebpf:"skiff_sendmsg6"`
+	SkiffTcIngress    *ebpf.ProgramSpec `ebpf:"skiff_tc_ingress"`
 }
 
 // lbMapSpecs contains maps before they are loaded into the kernel.
@@ -170,6 +233,9 @@ type lbMapSpecs struct {
 	Affinity      *ebpf.MapSpec `ebpf:"affinity"`
 	AffinityMatch *ebpf.MapSpec `ebpf:"affinity_match"`
 	Backends      *ebpf.MapSpec `ebpf:"backends"`
+	CtFwd         *ebpf.MapSpec `ebpf:"ct_fwd"`
+	CtRev         *ebpf.MapSpec `ebpf:"ct_rev"`
+	ExtServices   *ebpf.MapSpec `ebpf:"ext_services"`
 	Maglev        *ebpf.MapSpec `ebpf:"maglev"`
 	Revnat        *ebpf.MapSpec `ebpf:"revnat"`
 	Services      *ebpf.MapSpec `ebpf:"services"`
@@ -205,6 +271,9 @@ type lbMaps struct {
 	Affinity      *ebpf.Map `ebpf:"affinity"`
 	AffinityMatch *ebpf.Map `ebpf:"affinity_match"`
 	Backends      *ebpf.Map `ebpf:"backends"`
+	CtFwd         *ebpf.Map `ebpf:"ct_fwd"`
+	CtRev         *ebpf.Map `ebpf:"ct_rev"`
+	ExtServices   *ebpf.Map `ebpf:"ext_services"`
 	Maglev        *ebpf.Map `ebpf:"maglev"`
 	Revnat        *ebpf.Map `ebpf:"revnat"`
 	Services      *ebpf.Map `ebpf:"services"`
@@ -216,6 +285,9 @@ func (m *lbMaps) Close() error {
 		m.Affinity,
 		m.AffinityMatch,
 		m.Backends,
+		m.CtFwd,
+		m.CtRev,
+		m.ExtServices,
 		m.Maglev,
 		m.Revnat,
 		m.Services,
@@ -241,6 +313,7 @@ type lbPrograms struct {
 	SkiffRecvmsg6     *ebpf.Program `ebpf:"skiff_recvmsg6"`
 	SkiffSendmsg4     *ebpf.Program `ebpf:"skiff_sendmsg4"`
 	SkiffSendmsg6     *ebpf.Program `ebpf:"skiff_sendmsg6"`
+	SkiffTcIngress    *ebpf.Program `ebpf:"skiff_tc_ingress"`
 }
 
 func (p *lbPrograms) Close() error {
@@ -253,6 +326,7 @@ func (p *lbPrograms) Close() error {
 		p.SkiffRecvmsg6,
 		p.SkiffSendmsg4,
 		p.SkiffSendmsg6,
+		p.SkiffTcIngress,
 	)
 }
 

@@ -29,6 +29,7 @@ func ServiceFromKube(svc *corev1.Service) (tables.Service, error) {
 	}
 	if svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
 		out.ExternalTrafficPolicy = tables.PolicyLocal
+		out.HealthCheckNodePort = uint16(svc.Spec.HealthCheckNodePort)
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return out, nil

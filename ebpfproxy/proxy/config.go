@@ -52,6 +52,26 @@ type Config struct {
 	// HealthzBindAddress is where /healthz and /livez are served (host:port,
 	// port 0 picks one); empty serves nothing.
 	HealthzBindAddress string
+	// HealthTimeout is how long a change may wait to be programmed before
+	// /healthz and /livez fail; zero means DefaultHealthTimeout.
+	HealthTimeout time.Duration
+	// MetricsBindAddress is where Prometheus /metrics is served (host:port,
+	// port 0 picks one); empty serves nothing.
+	MetricsBindAddress string
+	// HealthCheckNodePortHost is the address healthCheckNodePorts of
+	// externalTrafficPolicy: Local Services are bound on; empty means every
+	// address, as kube-proxy binds them.
+	HealthCheckNodePortHost string
+	// DisableHealthCheckNodePorts serves no healthCheckNodePorts.
+	DisableHealthCheckNodePorts bool
+	// Interfaces are the node's interfaces whose ingress gets the TC
+	// program serving NodePorts, externalIPs and load-balancer IPs to other
+	// hosts (the ones clients arrive on and the ones backends answer on);
+	// empty serves them to local sockets only.
+	Interfaces []string
+	// NetNS is the network namespace path Interfaces are in; empty means
+	// the proxy's own (tests use it).
+	NetNS string
 	// Logger is used by New; Start logs through the context's logger.
 	Logger logr.Logger
 }
@@ -68,4 +88,6 @@ type MapSizes struct {
 	// RevNat bounds remembered (socket, backend) pairs for reverse
 	// translation.
 	RevNat uint32
+	// Conntrack bounds each of the TC path's flow tables.
+	Conntrack uint32
 }

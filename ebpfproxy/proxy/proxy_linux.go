@@ -4,7 +4,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -29,23 +27,34 @@ import (
 
 // Proxy is one node's Service proxy: informers → tables → BPF maps.
 type Proxy struct {
-	cfg      Config
-	tables   *tables.Tables
-	source   *datasource.Source
-	rec      *reconciler.Reconciler
-	healthLn net.Listener
+	cfg       Config
+	tables    *tables.Tables
+	source    *datasource.Source
+	rec       *reconciler.Reconciler
+	health    *proxyHealth
+	metrics   *metrics
+	svcHealth *serviceHealth
+	healthLn  net.Listener
+	metricsLn net.Listener
 
-	// lastSync is the unix nano time of the first successful sync after
-	// the informers synced; zero until then.
-	lastSync  atomic.Int64
 	closeOnce sync.Once
 	closeErr  error
 }
 
+// syncObserver feeds reconciler syncs to health and metrics.
+type syncObserver struct{ p *Proxy }
+
+func (o syncObserver) Synced(start time.Time, d time.Duration, full bool, st reconciler.SyncStats, services, backends int, err error) {
+	if err == nil {
+		o.p.health.updated(start)
+	}
+	o.p.metrics.observeSync(d, services, backends, err)
+}
+
 // New connects the client, loads and attaches the BPF programs (adopting
 // pinned maps and links, whose datapath keeps working untouched until the
-// first sync) and binds the health port. Start runs it; Close releases it
-// if Start is never called.
+// first sync) and binds the health and metrics ports. Start runs it; Close
+// releases it if Start is never called.
 func New(cfg Config) (*Proxy, error) {
 	if cfg.Logger.GetSink() == nil {
 		cfg.Logger = klog.Background()
@@ -78,30 +87,56 @@ func New(cfg Config) (*Proxy, error) {
 		cfg:    cfg,
 		tables: t,
 		source: datasource.NewSource(client, t, cfg.NodeName, cfg.ConfigSyncPeriod),
+		health: newProxyHealth(cfg.HealthTimeout),
+	}
+	t.OnChange(p.health.queued)
+	p.metrics = newMetrics(p.counters)
+	if !cfg.DisableHealthCheckNodePorts {
+		p.svcHealth = newServiceHealth(cfg.HealthCheckNodePortHost, t, func() bool { ok, _ := p.health.healthy(); return ok })
+	}
+	fail := func(err error) (*Proxy, error) {
+		for _, ln := range []net.Listener{p.healthLn, p.metricsLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		return nil, err
 	}
 	if cfg.HealthzBindAddress != "" {
-		ln, err := net.Listen("tcp", cfg.HealthzBindAddress)
-		if err != nil {
-			return nil, fmt.Errorf("listen for health checks on %s: %w", cfg.HealthzBindAddress, err)
+		if p.healthLn, err = net.Listen("tcp", cfg.HealthzBindAddress); err != nil {
+			return fail(fmt.Errorf("listen for health checks on %s: %w", cfg.HealthzBindAddress, err))
 		}
-		p.healthLn = ln
+	}
+	if cfg.MetricsBindAddress != "" {
+		if p.metricsLn, err = net.Listen("tcp", cfg.MetricsBindAddress); err != nil {
+			return fail(fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsBindAddress, err))
+		}
 	}
 	p.rec, err = reconciler.New(reconciler.Config{
 		Tables:          t,
 		PinDir:          cfg.PinDir,
 		CgroupPath:      cfg.CgroupPath,
+		Interfaces:      cfg.Interfaces,
+		NetNS:           cfg.NetNS,
 		MaglevTableSize: cfg.MaglevTableSize,
 		Sizes:           cfg.MapSizes.toBPF(),
 		ResyncPeriod:    cfg.MapResyncPeriod,
+		Observer:        syncObserver{p},
 		Logger:          cfg.Logger,
 	})
 	if err != nil {
-		if p.healthLn != nil {
-			p.healthLn.Close()
-		}
-		return nil, fmt.Errorf("start BPF datapath: %w", err)
+		return fail(fmt.Errorf("start BPF datapath: %w", err))
 	}
 	return p, nil
+}
+
+func (p *Proxy) counters() ([]counter, error) {
+	cs, err := p.rec.Counters()
+	out := make([]counter, len(cs))
+	for i, c := range cs {
+		out[i] = counter{key: c.Key, translated: c.Translated, refused: c.Refused}
+	}
+	return out, err
 }
 
 // HealthzAddr is the address /healthz is served on, nil if none.
@@ -112,21 +147,41 @@ func (p *Proxy) HealthzAddr() net.Addr {
 	return p.healthLn.Addr()
 }
 
+// MetricsAddr is the address /metrics is served on, nil if none.
+func (p *Proxy) MetricsAddr() net.Addr {
+	if p.metricsLn == nil {
+		return nil
+	}
+	return p.metricsLn.Addr()
+}
+
+// HealthCheckNodePortAddr is where the healthCheckNodePort port is
+// served, nil if it is not (yet).
+func (p *Proxy) HealthCheckNodePortAddr(port uint16) net.Addr {
+	if p.svcHealth == nil {
+		return nil
+	}
+	return p.svcHealth.addr(port)
+}
+
 // Tables is the proxy's desired state.
 func (p *Proxy) Tables() *tables.Tables { return p.tables }
 
 // Dump describes what the BPF maps hold.
 func (p *Proxy) Dump() (*reconciler.Snapshot, error) { return p.rec.Dump() }
 
-// Healthy reports whether the informers have synced and their content has
-// been programmed once.
-func (p *Proxy) Healthy() bool { return p.lastSync.Load() != 0 }
+// Healthy reports what /healthz reports: the informers' content has been
+// programmed and no change has waited longer than the health timeout.
+func (p *Proxy) Healthy() bool {
+	ok, _ := p.health.healthy()
+	return ok
+}
 
 // Start runs the informers, waits until they have synced, programs the maps
-// from them and keeps them programmed, and serves health checks, until ctx
-// ends or a part fails. It closes the proxy before returning; pinned maps
-// and links stay, so the datapath keeps working and a new proxy adopts
-// them. It returns nil when ctx ends.
+// from them and keeps them programmed, and serves health checks and
+// metrics, until ctx ends or a part fails. It closes the proxy before
+// returning; pinned maps and links stay, so the datapath keeps working and
+// a new proxy adopts them. It returns nil when ctx ends.
 func (p *Proxy) Start(ctx context.Context) error {
 	log := klog.FromContext(ctx)
 	defer p.Close()
@@ -145,22 +200,27 @@ func (p *Proxy) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	if p.healthLn != nil {
-		srv := &http.Server{Handler: p.healthHandler(), ReadHeaderTimeout: 10 * time.Second}
+	serve := func(name string, ln net.Listener, h http.Handler) {
+		if ln == nil {
+			return
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-ctx.Done()
 			srv.Close()
 		}()
-		run("health server", func(context.Context) error {
-			if err := srv.Serve(p.healthLn); !errors.Is(err, http.ErrServerClosed) {
+		run(name, func(context.Context) error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
 		})
-		log.Info("Serving health checks", "address", p.healthLn.Addr().String())
+		log.Info("Serving "+name, "address", ln.Addr().String())
 	}
+	serve("health checks", p.healthLn, p.health.handler())
+	serve("metrics", p.metricsLn, p.metrics.handler())
 	run("datasource", p.source.Run)
 
 	select {
@@ -183,8 +243,10 @@ func (p *Proxy) Start(ctx context.Context) error {
 	if err != nil {
 		return p.exitErr(ctx)
 	}
-	p.lastSync.Store(time.Now().UnixNano())
 	run("reconciler", p.rec.Start)
+	if p.svcHealth != nil {
+		run("service health checks", p.svcHealth.run)
+	}
 
 	<-ctx.Done()
 	return p.exitErr(ctx)
@@ -199,12 +261,15 @@ func (p *Proxy) exitErr(ctx context.Context) error {
 }
 
 // Close releases the BPF objects this process holds (pins stay) and the
-// health port.
+// health and metrics ports.
 func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
 		var errs []error
-		if p.healthLn != nil {
-			if err := p.healthLn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		for _, ln := range []net.Listener{p.healthLn, p.metricsLn} {
+			if ln == nil {
+				continue
+			}
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, err)
 			}
 		}
@@ -214,41 +279,17 @@ func (p *Proxy) Close() error {
 	return p.closeErr
 }
 
-// healthHandler answers /healthz and /livez as kube-proxy does: 200 with
-// the last update time once the proxy is programmed, 503 before.
-func (p *Proxy) healthHandler() http.Handler {
-	mux := http.NewServeMux()
-	h := func(w http.ResponseWriter, r *http.Request) {
-		last := p.lastSync.Load()
-		body := struct {
-			LastUpdated string `json:"lastUpdated"`
-			CurrentTime string `json:"currentTime"`
-		}{CurrentTime: time.Now().UTC().Format(time.RFC3339Nano)}
-		if last != 0 {
-			body.LastUpdated = time.Unix(0, last).UTC().Format(time.RFC3339Nano)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if last == 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		} else {
-			w.WriteHeader(http.StatusOK)
-		}
-		json.NewEncoder(w).Encode(body)
-	}
-	mux.HandleFunc("/healthz", h)
-	mux.HandleFunc("/livez", h)
-	return mux
-}
-
-// Cleanup detaches the socket hooks on cfg's cgroup and removes every pin
-// under cfg's pin dir, as kube-proxy --cleanup removes its rules. The
-// datapath stops translating; established connections are unaffected.
+// Cleanup detaches the socket hooks on cfg's cgroup and the TC programs,
+// and removes every pin under cfg's pin dir, as kube-proxy --cleanup
+// removes its rules. The datapath stops translating; established
+// connections are unaffected.
 func Cleanup(cfg Config) error {
 	r, err := reconciler.New(reconciler.Config{
 		Tables:          tables.New(tables.Node{}),
 		PinDir:          cfg.PinDir,
 		CgroupPath:      cfg.CgroupPath,
+		Interfaces:      cfg.Interfaces,
+		NetNS:           cfg.NetNS,
 		MaglevTableSize: cfg.MaglevTableSize,
 		Sizes:           cfg.MapSizes.toBPF(),
 		Logger:          cfg.Logger,
@@ -263,5 +304,5 @@ func Cleanup(cfg Config) error {
 }
 
 func (s MapSizes) toBPF() bpf.Sizes {
-	return bpf.Sizes{Services: s.Services, Backends: s.Backends, Affinity: s.Affinity, RevNat: s.RevNat}
+	return bpf.Sizes{Services: s.Services, Backends: s.Backends, Affinity: s.Affinity, RevNat: s.RevNat, Conntrack: s.Conntrack}
 }

@@ -5,6 +5,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 )
 
@@ -27,3 +28,8 @@ func (*Proxy) Close() error { return nil }
 
 // Cleanup fails: the eBPF proxy needs Linux.
 func Cleanup(Config) error { return errors.New("skiff proxy needs Linux (cgroup BPF socket hooks)") }
+
+// WriteStatus fails: the eBPF proxy needs Linux.
+func WriteStatus(io.Writer, string) error {
+	return errors.New("skiff proxy needs Linux (cgroup BPF socket hooks)")
+}

@@ -55,7 +55,7 @@ func enterCgroup(b *testing.B, dir string) {
 	})
 }
 
-func acceptAll(b *testing.B, addr string) netip.AddrPort {
+func acceptAll(b testing.TB, addr string) netip.AddrPort {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		b.Fatal(err)

@@ -34,6 +34,15 @@ type Config struct {
 	// processes in it and its descendants are translated. The default is
 	// the root, which covers the whole machine.
 	CgroupPath string
+	// Interfaces are the node's interfaces whose ingress gets the TC
+	// program (tcx), which serves NodePort, externalIP and load-balancer
+	// frontends to packets from other hosts and translates the replies of
+	// their backends back: list the interfaces clients arrive on and those
+	// backends answer on. Empty: none (local sockets only).
+	Interfaces []string
+	// NetNS is the path of the network namespace Interfaces are in; empty
+	// means the caller's.
+	NetNS string
 	// MaglevTableSize is the number of slots per service, a prime. Each
 	// service costs 4 bytes per slot in the kernel and about M·log M steps
 	// to build: the default 16381 suits up to a few thousand services, 1021
@@ -48,8 +57,19 @@ type Config struct {
 	// RetryMin and RetryMax bound the exponential backoff after a failed
 	// sync.
 	RetryMin, RetryMax time.Duration
+	// Observer, when set, hears about every sync (metrics, health).
+	Observer Observer
 	// Logger is used by New and Close; Start uses the context's logger.
 	Logger logr.Logger
+}
+
+// Observer is told about syncs. Its methods must be quick; they are called
+// with the reconciler locked.
+type Observer interface {
+	// Synced reports one sync that started at start (the desired state was
+	// read after start) and took d; err is nil when the maps now hold it.
+	// services and backends count what the maps hold afterwards.
+	Synced(start time.Time, d time.Duration, full bool, st SyncStats, services, backends int, err error)
 }
 
 func (c *Config) defaults() error {

@@ -19,8 +19,10 @@ import (
 // Snapshot describes the owned maps in readable terms, sorted.
 type Snapshot struct {
 	Frontends []FrontendEntry
-	Backends  []BackendEntry
-	Tables    []TableEntry
+	// External are the TC path's frontends (packets from other hosts).
+	External []ExternalEntry
+	Backends []BackendEntry
+	Tables   []TableEntry
 	// Affinity lists, per service id with affinity, its member backend ids.
 	Affinity map[uint32][]uint32
 	// Stats sums the per-CPU counters of each listed service id.
@@ -35,6 +37,18 @@ type FrontendEntry struct {
 	Backends        uint32
 	TableSize       uint32
 	AffinitySeconds uint32
+}
+
+// ExternalEntry is one ext_services map entry.
+type ExternalEntry struct {
+	Frontend  netip.AddrPort
+	Protocol  uint8
+	ServiceID uint32
+	Backends  uint32
+	TableSize uint32
+	// SNAT is the address packets are masqueraded to; invalid when the
+	// client address is kept (externalTrafficPolicy: Local).
+	SNAT netip.Addr
 }
 
 // BackendEntry is one backends map entry.
@@ -61,7 +75,7 @@ func ReadPinned(pinDir string) (*Snapshot, error) {
 		}
 	}()
 	for name, dst := range map[string]**ebpf.Map{bpf.MapServices: &ms.services, bpf.MapBackends: &ms.backends,
-		bpf.MapMaglev: &ms.maglev, bpf.MapAffinityMatch: &ms.match, bpf.MapStats: &ms.stats} {
+		bpf.MapMaglev: &ms.maglev, bpf.MapAffinityMatch: &ms.match, bpf.MapStats: &ms.stats, bpf.MapExtServices: &ms.ext} {
 		m, err := ebpf.LoadPinnedMap(filepath.Join(mapsDir(pinDir), name), &ebpf.LoadPinOptions{ReadOnly: true})
 		if err != nil {
 			return nil, fmt.Errorf("open pinned map %s: %w", name, err)
@@ -82,19 +96,31 @@ func snapshot(m mapSet) (*Snapshot, error) {
 		s.Frontends = append(s.Frontends, FrontendEntry{Frontend: frontendOf(k), Protocol: k.Proto, ServiceID: v.Id,
 			Backends: v.Count, TableSize: v.LutSize, AffinitySeconds: v.AffinityTimeout})
 		if _, ok := s.Stats[v.Id]; !ok {
-			var per []bpf.ServiceStats
-			if err := m.stats.Lookup(v.Id, &per); err != nil {
-				return nil, fmt.Errorf("read counters of service %d: %w", v.Id, err)
+			sum, err := sumStats(m.stats, v.Id)
+			if err != nil {
+				return nil, err
 			}
-			var sum bpf.ServiceStats
-			for _, c := range per {
-				sum.Translated += c.Translated
-				sum.Refused += c.Refused
+			s.Stats[v.Id] = sum
+		}
+	}
+	for k, v := range st.ext {
+		e := ExternalEntry{Frontend: frontendOf(k), Protocol: k.Proto, ServiceID: v.Id, Backends: v.Count, TableSize: v.LutSize}
+		if v.Flags&bpf.ExtFlagSNAT != 0 {
+			e.SNAT = bpf.AddrFrom(v.Snat.W)
+		}
+		s.External = append(s.External, e)
+		if _, ok := s.Stats[v.Id]; !ok {
+			sum, err := sumStats(m.stats, v.Id)
+			if err != nil {
+				return nil, err
 			}
 			s.Stats[v.Id] = sum
 		}
 	}
 	slices.SortFunc(s.Frontends, func(a, b FrontendEntry) int {
+		return cmp.Or(a.Frontend.Compare(b.Frontend), cmp.Compare(a.Protocol, b.Protocol))
+	})
+	slices.SortFunc(s.External, func(a, b ExternalEntry) int {
 		return cmp.Or(a.Frontend.Compare(b.Frontend), cmp.Compare(a.Protocol, b.Protocol))
 	})
 	for id, a := range st.backends {
@@ -118,6 +144,20 @@ func snapshot(m mapSet) (*Snapshot, error) {
 	return s, nil
 }
 
+// sumStats adds up one service id's per-CPU counters.
+func sumStats(stats *ebpf.Map, id uint32) (bpf.ServiceStats, error) {
+	var per []bpf.ServiceStats
+	var sum bpf.ServiceStats
+	if err := stats.Lookup(id, &per); err != nil {
+		return sum, fmt.Errorf("read counters of service %d: %w", id, err)
+	}
+	for _, c := range per {
+		sum.Translated += c.Translated
+		sum.Refused += c.Refused
+	}
+	return sum, nil
+}
+
 func protoName(p uint8) string {
 	switch p {
 	case 6:
@@ -139,6 +179,16 @@ func (s *Snapshot) String() string {
 		fmt.Fprintf(&b, "  %s/%s: id=%d backends=%d table=%d", f.Frontend, protoName(f.Protocol), f.ServiceID, f.Backends, f.TableSize)
 		if f.AffinitySeconds != 0 {
 			fmt.Fprintf(&b, " affinity=%ds", f.AffinitySeconds)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("external:\n")
+	for _, f := range s.External {
+		fmt.Fprintf(&b, "  %s/%s: id=%d backends=%d table=%d", f.Frontend, protoName(f.Protocol), f.ServiceID, f.Backends, f.TableSize)
+		if f.SNAT.IsValid() {
+			fmt.Fprintf(&b, " snat=%s", f.SNAT)
+		} else {
+			b.WriteString(" keep-client")
 		}
 		b.WriteString("\n")
 	}

@@ -84,6 +84,9 @@ func writeDesired(b *bytes.Buffer, d tables.Desired) {
 		if s.AffinityTimeout != 0 {
 			fmt.Fprintf(b, "  affinity %s\n", s.AffinityTimeout)
 		}
+		if s.SNAT {
+			b.WriteString("  snat\n")
+		}
 	}
 	for _, c := range d.Conflicts {
 		fmt.Fprintf(b, "conflict %s\n", c)

@@ -99,7 +99,7 @@ func New(cfg Config) (*Reconciler, error) {
 		objs:    objs,
 		builder: builder,
 		maps: mapSet{services: objs.Services, backends: objs.Backends, maglev: objs.Maglev,
-			match: objs.AffinityMatch, stats: objs.Stats},
+			match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices},
 		svcIDs:  map[tables.LBKey]uint32{},
 		svcKeys: map[uint32]tables.LBKey{},
 		beIDs:   map[netip.AddrPort]uint32{},
@@ -115,8 +115,22 @@ func New(cfg Config) (*Reconciler, error) {
 		return nil, err
 	}
 	r.links = links
+	if len(cfg.Interfaces) > 0 || cfg.NetNS == "" {
+		// With no interfaces listed, pinned TC links of earlier runs are
+		// detached too (only in our own namespace, where they were made).
+		tcLinks, tcAdopted, err := attachTC(objs.SkiffTcIngress, cfg.PinDir, cfg.Interfaces, cfg.NetNS)
+		if err != nil {
+			for _, l := range links {
+				l.Close()
+			}
+			objs.Close()
+			return nil, err
+		}
+		r.links = append(r.links, tcLinks...)
+		adopted += tcAdopted
+	}
 	r.adopted = Adoption{Links: adopted, Services: len(r.cur.services), Backends: len(r.cur.backends)}
-	cfg.Logger.Info("Loaded socket load balancer", "pinDir", cfg.PinDir, "cgroup", cfg.CgroupPath,
+	cfg.Logger.Info("Loaded socket load balancer", "pinDir", cfg.PinDir, "cgroup", cfg.CgroupPath, "interfaces", cfg.Interfaces,
 		"adoptedLinks", adopted, "services", len(r.cur.services), "backends", len(r.cur.backends))
 	return r, nil
 }
@@ -168,6 +182,7 @@ func (r *Reconciler) sync(ctx context.Context, full bool) (SyncStats, error) {
 	if full || r.dirty {
 		if err := r.reread(); err != nil {
 			r.dirty = true
+			r.observe(start, full, SyncStats{}, err)
 			return SyncStats{}, fmt.Errorf("read maps: %w", err)
 		}
 	}
@@ -177,18 +192,56 @@ func (r *Reconciler) sync(ctx context.Context, full bool) (SyncStats, error) {
 	}
 	want, newIDs, err := r.target(desired)
 	if err != nil {
+		r.observe(start, full, SyncStats{}, err)
 		return SyncStats{}, err
 	}
 	st, err := apply(r.maps, r.cur, want, newIDs, r.afterStep)
 	if err != nil {
 		r.dirty = true
+		r.observe(start, full, st, err)
 		return st, fmt.Errorf("apply: %w", err)
 	}
 	r.cur = want
 	r.forgetUnused(want)
+	r.observe(start, full, st, nil)
 	log.V(1).Info("Synced BPF maps", "full", full, "services", len(desired.Services),
 		"changes", st.Changes(), "duration", time.Since(start))
 	return st, nil
+}
+
+func (r *Reconciler) observe(start time.Time, full bool, st SyncStats, err error) {
+	if r.cfg.Observer == nil {
+		return
+	}
+	r.cfg.Observer.Synced(start, time.Since(start), full, st, len(r.cur.serviceIDs()), len(r.cur.backends), err)
+}
+
+// ServiceCounters are one load-balancing unit's datapath counters.
+type ServiceCounters struct {
+	Key tables.LBKey
+	ID  uint32
+	// Translated counts connections (sockets, and flows on the TC path)
+	// sent to a backend; Refused those refused or dropped for want of one.
+	Translated, Refused uint64
+}
+
+// Counters reads the per-CPU stats map for every programmed unit.
+func (r *Reconciler) Counters() ([]ServiceCounters, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, errors.New("reconciler is closed")
+	}
+	out := make([]ServiceCounters, 0, len(r.svcIDs))
+	for key, id := range r.svcIDs {
+		sum, err := sumStats(r.maps.stats, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ServiceCounters{Key: key, ID: id, Translated: sum.Translated, Refused: sum.Refused})
+	}
+	slices.SortFunc(out, func(a, b ServiceCounters) int { return tables.CompareLBKey(a.Key, b.Key) })
+	return out, nil
 }
 
 // target computes the map contents for desired, taking ids as needed.
@@ -219,8 +272,17 @@ func (r *Reconciler) target(desired tables.Desired) (state, []uint32, error) {
 			// After a restart, the pinned frontends say which id this
 			// service had: keep it, so its table and affinity carry over.
 			for _, f := range lb.Frontends {
-				if v, found := r.cur.services[frontendKey(f.Addr, uint8(f.Protocol))]; found && !claimed[v.Id] && !r.idOwnedByOther(v.Id, lb.Key) {
-					id, ok = v.Id, true
+				fk := frontendKey(f.Addr, uint8(f.Protocol))
+				v, found := r.cur.services[fk].Id, false
+				if lb.Key.Scope == tables.ScopeNodeLocal {
+					var ev bpf.ExtValue
+					ev, found = r.cur.ext[fk]
+					v = ev.Id
+				} else {
+					_, found = r.cur.services[fk]
+				}
+				if found && !claimed[v] && !r.idOwnedByOther(v, lb.Key) {
+					id, ok = v, true
 					break
 				}
 			}
@@ -259,7 +321,28 @@ func (r *Reconciler) target(desired tables.Desired) (state, []uint32, error) {
 			val.LutSize = uint32(len(lut))
 		}
 		for _, f := range lb.Frontends {
-			want.services[frontendKey(f.Addr, uint8(f.Protocol))] = val
+			fk := frontendKey(f.Addr, uint8(f.Protocol))
+			if lb.Key.Scope != tables.ScopeNodeLocal {
+				want.services[fk] = val
+			}
+			// The TC path serves IPv4 external frontends to other hosts.
+			if f.Type == tables.ClusterIP || lb.Key.Family != tables.IPv4 {
+				continue
+			}
+			ev := bpf.ExtValue{Id: id, Count: val.Count, LutSize: val.LutSize}
+			switch {
+			case lb.Key.Scope == tables.ScopeNodeLocal:
+			case lb.SNAT:
+				snat, ok := desired.Node.SNATAddr(lb.Key.Family)
+				if !ok {
+					continue // no node address to masquerade to
+				}
+				ev.Flags = bpf.ExtFlagSNAT
+				ev.Snat.W = bpf.Addr(snat)
+			default:
+				continue // externalTrafficPolicy: Local; the node-local unit serves it
+			}
+			want.ext[fk] = ev
 		}
 	}
 	return want, newIDs, nil
@@ -422,7 +505,7 @@ func (r *Reconciler) Uninstall() error {
 			errs = append(errs, l.Unpin())
 		}
 		for _, m := range []*ebpf.Map{r.objs.Services, r.objs.Backends, r.objs.Maglev, r.objs.Affinity,
-			r.objs.AffinityMatch, r.objs.Revnat, r.objs.Stats} {
+			r.objs.AffinityMatch, r.objs.Revnat, r.objs.Stats, r.objs.ExtServices, r.objs.CtFwd, r.objs.CtRev} {
 			errs = append(errs, m.Unpin())
 		}
 	}

@@ -24,6 +24,8 @@ type state struct {
 	// luts holds each service id's Maglev table as backend ids per slot.
 	luts  map[uint32][]uint32
 	match map[bpf.AffinityMatchKey]struct{}
+	// ext are the TC path's frontends (ext_services).
+	ext map[bpf.ServiceKey]bpf.ExtValue
 }
 
 func newState() state {
@@ -32,6 +34,7 @@ func newState() state {
 		backends: map[uint32]netip.AddrPort{},
 		luts:     map[uint32][]uint32{},
 		match:    map[bpf.AffinityMatchKey]struct{}{},
+		ext:      map[bpf.ServiceKey]bpf.ExtValue{},
 	}
 }
 
@@ -44,12 +47,15 @@ func (s state) serviceIDs() map[uint32]bool {
 	for id := range s.luts {
 		ids[id] = true
 	}
+	for _, v := range s.ext {
+		ids[v.Id] = true
+	}
 	return ids
 }
 
 // mapSet is the subset of loaded maps state lives in.
 type mapSet struct {
-	services, backends, maglev, match, stats *ebpf.Map
+	services, backends, maglev, match, stats, ext *ebpf.Map
 }
 
 func frontendKey(ap netip.AddrPort, proto uint8) bpf.ServiceKey {
@@ -88,6 +94,14 @@ func readState(m mapSet) (state, error) {
 	}
 	if err := it.Err(); err != nil {
 		return s, fmt.Errorf("read backends map: %w", err)
+	}
+	var ev bpf.ExtValue
+	it = m.ext.Iterate()
+	for it.Next(&sk, &ev) {
+		s.ext[sk] = ev
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read ext_services map: %w", err)
 	}
 	var mk bpf.AffinityMatchKey
 	var one uint8
@@ -155,13 +169,14 @@ func readLUT(inner *ebpf.Map) ([]uint32, error) {
 type SyncStats struct {
 	BackendsWritten, BackendsDeleted int
 	ServicesWritten, ServicesDeleted int
+	ExtWritten, ExtDeleted           int
 	TablesWritten, TablesDeleted     int
 	MatchWritten, MatchDeleted       int
 }
 
 // Changes is the total number of map operations.
 func (s SyncStats) Changes() int {
-	return s.BackendsWritten + s.BackendsDeleted + s.ServicesWritten + s.ServicesDeleted +
+	return s.BackendsWritten + s.BackendsDeleted + s.ServicesWritten + s.ServicesDeleted + s.ExtWritten + s.ExtDeleted +
 		s.TablesWritten + s.TablesDeleted + s.MatchWritten + s.MatchDeleted
 }
 
@@ -230,16 +245,29 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 			return st, fmt.Errorf("reset counters of service %d: %w", id, err)
 		}
 	}
+	var tableIDs []uint32
+	var tableLUTs [][]uint32
 	for _, id := range sortedKeys(want.luts, cmp.Compare[uint32]) {
 		lut := want.luts[id]
 		if slices.Equal(cur.luts[id], lut) {
 			continue
 		}
-		if err := writeLUT(m.maglev, id, lut); err != nil {
-			return st, fmt.Errorf("write maglev table of service %d: %w", id, err)
+		if old, ok := cur.luts[id]; ok && len(old) == len(lut) {
+			// Same size: rewrite the changed slots in place. Each slot
+			// write is atomic and every backend either table names exists
+			// (written above, deleted below), so a hook sees a valid mix.
+			if err := patchLUT(m.maglev, id, old, lut); err == nil {
+				st.TablesWritten++
+				continue
+			}
+			// Fall back to a swap (e.g. the table vanished behind us).
 		}
-		st.TablesWritten++
+		tableIDs, tableLUTs = append(tableIDs, id), append(tableLUTs, lut)
 	}
+	if err := writeLUTs(m.maglev, tableIDs, tableLUTs); err != nil {
+		return st, err
+	}
+	st.TablesWritten += len(tableIDs)
 	after(stepTablesWrite)
 
 	// 4. Frontends, now that everything they point at exists.
@@ -256,6 +284,19 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 		return st, fmt.Errorf("write services: %w", err)
 	}
 	st.ServicesWritten = len(skAdd)
+	var ekAdd []bpf.ServiceKey
+	var evAdd []bpf.ExtValue
+	for _, k := range sortedKeys(want.ext, compareServiceKey) {
+		v := want.ext[k]
+		if old, ok := cur.ext[k]; ok && old == v {
+			continue
+		}
+		ekAdd, evAdd = append(ekAdd, k), append(evAdd, v)
+	}
+	if err := batchUpdate(m.ext, ekAdd, evAdd); err != nil {
+		return st, fmt.Errorf("write ext_services: %w", err)
+	}
+	st.ExtWritten = len(ekAdd)
 	after(stepServicesWrite)
 
 	// 5. Frontends that are gone.
@@ -269,18 +310,30 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 		return st, fmt.Errorf("delete services: %w", err)
 	}
 	st.ServicesDeleted = len(skDel)
+	var ekDel []bpf.ServiceKey
+	for _, k := range sortedKeys(cur.ext, compareServiceKey) {
+		if _, ok := want.ext[k]; !ok {
+			ekDel = append(ekDel, k)
+		}
+	}
+	if err := batchDelete(m.ext, ekDel); err != nil {
+		return st, fmt.Errorf("delete ext_services: %w", err)
+	}
+	st.ExtDeleted = len(ekDel)
 	after(stepServicesDel)
 
-	// 6. Tables no frontend uses any more.
+	// 6. Tables no frontend uses any more, in one batch: every write to a
+	// map of maps waits for an RCU grace period (~10ms), once per call.
+	var lutDel []uint32
 	for _, id := range sortedKeys(cur.luts, cmp.Compare[uint32]) {
-		if _, ok := want.luts[id]; ok {
-			continue
+		if _, ok := want.luts[id]; !ok {
+			lutDel = append(lutDel, id)
 		}
-		if err := m.maglev.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return st, fmt.Errorf("delete maglev table of service %d: %w", id, err)
-		}
-		st.TablesDeleted++
 	}
+	if err := batchDelete(m.maglev, lutDel); err != nil {
+		return st, fmt.Errorf("delete maglev tables: %w", err)
+	}
+	st.TablesDeleted = len(lutDel)
 	after(stepTablesDel)
 
 	// 7. and 8. Membership and backends nothing refers to.
@@ -310,7 +363,69 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	return st, nil
 }
 
-func writeLUT(outer *ebpf.Map, id uint32, lut []uint32) error {
+// writeLUTs installs fresh tables for ids. Each write to the outer map (a
+// map of maps) makes the kernel wait for an RCU grace period, about 10ms
+// here, so the tables go in with batch updates: one wait per batch.
+func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32) error {
+	for i := 0; i < len(ids); i += innerBatch {
+		j := min(i+innerBatch, len(ids))
+		inners := make([]*ebpf.Map, 0, j-i)
+		fds := make([]uint32, 0, j-i)
+		closeAll := func() {
+			for _, m := range inners {
+				m.Close()
+			}
+		}
+		for k := i; k < j; k++ {
+			inner, err := newLUT(luts[k])
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("maglev table of service %d: %w", ids[k], err)
+			}
+			inners = append(inners, inner)
+			fds = append(fds, uint32(inner.FD()))
+		}
+		_, err := outer.BatchUpdate(ids[i:j], fds, nil)
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			err = nil
+			for k, inner := range inners {
+				if err = outer.Update(ids[i+k], inner, ebpf.UpdateAny); err != nil {
+					break
+				}
+			}
+		}
+		closeAll()
+		if err != nil {
+			return fmt.Errorf("install maglev tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// patchLUT writes the slots of service id's installed table that differ
+// from old to lut's values.
+func patchLUT(outer *ebpf.Map, id uint32, old, lut []uint32) error {
+	var inner *ebpf.Map
+	if err := outer.Lookup(id, &inner); err != nil {
+		return err
+	}
+	defer inner.Close()
+	if int(inner.MaxEntries()) != len(lut) {
+		return fmt.Errorf("table of service %d has %d slots, want %d", id, inner.MaxEntries(), len(lut))
+	}
+	var keys, vals []uint32
+	for i := range lut {
+		if old[i] != lut[i] {
+			keys, vals = append(keys, uint32(i)), append(vals, lut[i])
+		}
+	}
+	return batchUpdate(inner, keys, vals)
+}
+
+// innerBatch bounds the inner maps held open at once.
+const innerBatch = 1024
+
+func newLUT(lut []uint32) (*ebpf.Map, error) {
 	inner, err := ebpf.NewMap(&ebpf.MapSpec{
 		Name:       "skiff_maglev",
 		Type:       ebpf.Array,
@@ -320,20 +435,17 @@ func writeLUT(outer *ebpf.Map, id uint32, lut []uint32) error {
 		Flags:      bpf.InnerMapFlags,
 	})
 	if err != nil {
-		return fmt.Errorf("create table: %w", err)
+		return nil, fmt.Errorf("create table: %w", err)
 	}
-	defer inner.Close()
 	keys := make([]uint32, len(lut))
 	for i := range keys {
 		keys[i] = uint32(i)
 	}
 	if err := batchUpdate(inner, keys, lut); err != nil {
-		return fmt.Errorf("fill table: %w", err)
+		inner.Close()
+		return nil, fmt.Errorf("fill table: %w", err)
 	}
-	if err := outer.Update(id, inner, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("install table: %w", err)
-	}
-	return nil
+	return inner, nil
 }
 
 const batchChunk = 8192

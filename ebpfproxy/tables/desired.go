@@ -86,6 +86,15 @@ func buildFamily(svc Service, fam Family, all []Backend, node Node) []LBService 
 			}
 		}
 
+		extLocal := svc.ExternalTrafficPolicy == PolicyLocal
+		internal.SNAT = !extLocal && len(ext) > 0
+		if extLocal && len(ext) > 0 {
+			out = append(out, LBService{
+				Key:       LBKey{Service: svc.Name, Port: p.Name, Protocol: p.Protocol, Family: fam, Scope: ScopeNodeLocal},
+				Frontends: slices.Clone(ext),
+				Backends:  localEndpoints(matching, node),
+			})
+		}
 		if svc.InternalTrafficPolicy == PolicyLocal {
 			internal.Backends = localEndpoints(matching, node)
 			if len(ext) > 0 {
@@ -94,6 +103,7 @@ func buildFamily(svc Service, fam Family, all []Backend, node Node) []LBService 
 					Frontends:       ext,
 					Backends:        cluster,
 					AffinityTimeout: svc.AffinityTimeout,
+					SNAT:            !extLocal,
 				})
 			}
 		} else {

@@ -18,6 +18,7 @@ type Tables struct {
 	backends map[ServiceName]map[string][]Backend
 	revision uint64
 	changed  chan struct{}
+	hooks    []func()
 }
 
 // New returns empty tables for the given node.
@@ -42,8 +43,20 @@ func (t *Tables) Revision() uint64 {
 	return t.revision
 }
 
+// OnChange registers f to be called after every write, with the tables
+// locked: f must be quick and must not call back into the tables (signal a
+// goroutine instead). Unlike Changed, every hook sees every write.
+func (t *Tables) OnChange(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hooks = append(t.hooks, f)
+}
+
 func (t *Tables) bump() {
 	t.revision++
+	for _, f := range t.hooks {
+		f()
+	}
 	select {
 	case t.changed <- struct{}{}:
 	default:
@@ -160,8 +173,12 @@ func (t *Tables) Desired() Desired {
 	}
 	slices.SortFunc(names, compareName)
 
-	var d Desired
+	d := Desired{Node: t.node}
+	d.Node.Addresses = slices.Clone(t.node.Addresses)
+	// Node-local units hold TC-only copies of external frontends, so they
+	// are checked for conflicts among themselves.
 	owner := map[Frontend]LBKey{}
+	ownerTC := map[Frontend]LBKey{}
 	for _, n := range names {
 		svc := t.services[n]
 		var all []Backend
@@ -172,11 +189,15 @@ func (t *Tables) Desired() Desired {
 			kept := lb.Frontends[:0]
 			for _, f := range lb.Frontends {
 				fk := Frontend{Addr: f.Addr, Protocol: f.Protocol}
-				if prev, taken := owner[fk]; taken {
+				owners := owner
+				if lb.Key.Scope == ScopeNodeLocal {
+					owners = ownerTC
+				}
+				if prev, taken := owners[fk]; taken {
 					d.Conflicts = append(d.Conflicts, fmt.Sprintf("%s claimed by %s and %s", f, prev, lb.Key))
 					continue
 				}
-				owner[fk] = lb.Key
+				owners[fk] = lb.Key
 				kept = append(kept, f)
 			}
 			lb.Frontends = kept
@@ -187,6 +208,32 @@ func (t *Tables) Desired() Desired {
 	}
 	slices.SortFunc(d.Services, func(a, b LBService) int { return CompareLBKey(a.Key, b.Key) })
 	return d
+}
+
+// HealthChecks lists the healthCheckNodePorts of externalTrafficPolicy:
+// Local services with ClusterIPs, sorted by service, each with the number
+// of distinct ready endpoints (address and port) on this node, as
+// kube-proxy counts them.
+func (t *Tables) HealthChecks() []HealthCheck {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []HealthCheck
+	for n, svc := range t.services {
+		if svc.ExternalTrafficPolicy != PolicyLocal || svc.HealthCheckNodePort == 0 || len(svc.ClusterIPs) == 0 {
+			continue
+		}
+		seen := map[netip.AddrPort]bool{}
+		for _, bs := range t.backends[n] {
+			for _, b := range bs {
+				if b.Ready && t.node.Name != "" && b.NodeName == t.node.Name {
+					seen[b.Addr] = true
+				}
+			}
+		}
+		out = append(out, HealthCheck{Service: n, Port: svc.HealthCheckNodePort, LocalEndpoints: len(seen)})
+	}
+	slices.SortFunc(out, func(a, b HealthCheck) int { return compareName(a.Service, b.Service) })
+	return out
 }
 
 // CompareLBKey orders keys by service, port name, protocol and scope.

@@ -70,6 +70,9 @@ type Service struct {
 	AffinityTimeout       time.Duration
 	InternalTrafficPolicy TrafficPolicy
 	ExternalTrafficPolicy TrafficPolicy
+	// HealthCheckNodePort is the node port answering load-balancer health
+	// checks of an externalTrafficPolicy: Local service; 0 for none.
+	HealthCheckNodePort uint16
 }
 
 // ServicePort is one port of a Service.
@@ -114,11 +117,18 @@ type Scope uint8
 const (
 	ScopeInternal Scope = iota
 	ScopeExternal
+	// ScopeNodeLocal is the backend set packets from other hosts use under
+	// externalTrafficPolicy: Local: this node's endpoints only. Its
+	// frontends exist only on the TC path.
+	ScopeNodeLocal
 )
 
 func (s Scope) String() string {
-	if s == ScopeExternal {
+	switch s {
+	case ScopeExternal:
 		return "external"
+	case ScopeNodeLocal:
+		return "node-local"
 	}
 	return "internal"
 }
@@ -148,8 +158,8 @@ func (k LBKey) String() string {
 	if k.Family == IPv6 {
 		s += "/v6"
 	}
-	if k.Scope == ScopeExternal {
-		s += "(external)"
+	if k.Scope != ScopeInternal {
+		s += "(" + k.Scope.String() + ")"
 	}
 	return s
 }
@@ -171,6 +181,19 @@ type LBService struct {
 	// the frontends are refused.
 	Backends        []netip.AddrPort
 	AffinityTimeout time.Duration
+	// SNAT says packets from other hosts to this unit's NodePort,
+	// externalIP and load-balancer frontends are served on the TC path and
+	// masqueraded to the node's address (externalTrafficPolicy: Cluster).
+	// A ScopeNodeLocal unit serves them instead, keeping the client address.
+	SNAT bool
+}
+
+// HealthCheck is one healthCheckNodePort to answer.
+type HealthCheck struct {
+	Service ServiceName
+	Port    uint16
+	// LocalEndpoints counts the service's ready endpoints on this node.
+	LocalEndpoints int
 }
 
 // Desired is the computed state for the datapath, sorted by key.
@@ -179,4 +202,18 @@ type Desired struct {
 	// Conflicts lists frontends claimed by more than one service; the
 	// first service in name order keeps them.
 	Conflicts []string
+	// Node is the node the state was computed for; its first address of a
+	// family is the source masqueraded packets get.
+	Node Node
+}
+
+// SNATAddr is the node address of a family that masqueraded packets from
+// other hosts get as their source, if the node has one.
+func (n Node) SNATAddr(fam Family) (netip.Addr, bool) {
+	for _, a := range n.Addresses {
+		if familyOf(a) == fam {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
 }

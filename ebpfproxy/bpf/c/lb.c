@@ -18,6 +18,11 @@
  * ebpfproxy/bpf/bpf.go.
  */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -30,6 +35,8 @@
 #define MAX_SERVICES 65536
 #define MAX_BACKENDS 65536
 #define MAGLEV_DEFAULT_SIZE 16381
+#define MAX_CONNTRACK 65536
+#define AF_INET 2
 
 struct lb_addr {
 	__u32 w[4];
@@ -166,6 +173,80 @@ struct {
 	__type(value, struct svc_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
+
+/*
+ * ext_services: frontends that packets from other hosts reach through the
+ * TC program (NodePort, externalIPs, load-balancer ingress IPs), keyed like
+ * services. Under externalTrafficPolicy: Cluster the entry names the same
+ * service id as the socket path and carries EXT_F_SNAT and the node address
+ * to masquerade to; under Local it names a service id whose Maglev table
+ * holds only this node's endpoints, and the client address is kept.
+ */
+#define EXT_F_SNAT 1
+
+struct ext_val {
+	__u32 id;
+	__u32 count;    /* 0 drops the packet, as kube-proxy does */
+	__u32 lut_size;
+	__u32 flags;
+	struct lb_addr snat;
+};
+
+/* A flow as a packet carries it. */
+struct ct_key {
+	struct lb_addr src;
+	struct lb_addr dst;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* ct_fwd: client → frontend flow, to the backend (and SNAT source) chosen. */
+struct ct_fwd_val {
+	struct lb_addr be;
+	struct lb_addr snat;
+	__u16 be_port;
+	__u16 snat_port;
+	__u32 svc_id;
+};
+
+/*
+ * ct_rev: backend → (node or client) reply flow, to the addresses the
+ * client expects: source back to the frontend, destination back to the
+ * client.
+ */
+struct ct_rev_val {
+	struct lb_addr fe;
+	struct lb_addr client;
+	__u16 fe_port;
+	__u16 client_port;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_SERVICES);
+	__type(key, struct svc_key);
+	__type(value, struct ext_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ext_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_CONNTRACK);
+	__type(key, struct ct_key);
+	__type(value, struct ct_fwd_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct_fwd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_CONNTRACK);
+	__type(key, struct ct_key);
+	__type(value, struct ct_rev_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct_rev SEC(".maps");
 
 enum xlate_result {
 	XLATE_PASS = 0,    /* not a frontend: leave the address alone */
@@ -452,6 +533,215 @@ int skiff_getpeername6(struct bpf_sock_addr *ctx)
 	if (reverse(ctx, &a, &port))
 		store6(ctx, &a, port);
 	return 1;
+}
+
+/* ---- TC: NodePort, externalIPs and load-balancer IPs from other hosts ---- */
+
+#define L4_OFF (ETH_HLEN + sizeof(struct iphdr))
+
+static __always_inline void addr4(struct lb_addr *a, __u32 ip)
+{
+	a->w[0] = 0;
+	a->w[1] = 0;
+	a->w[2] = bpf_htonl(0x0000ffffU);
+	a->w[3] = ip;
+}
+
+/* Rewrites one end (source or destination) of an IPv4 TCP/UDP packet. */
+static __always_inline int rewrite4(struct __sk_buff *skb, __u8 proto, int src, __u32 old_ip, __u32 new_ip,
+				    __u16 old_port, __u16 new_port)
+{
+	__u32 csum_off = L4_OFF + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	__u32 ip_off = ETH_HLEN + (src ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr));
+	__u32 port_off = L4_OFF + (src ? 0 : 2);
+	__u64 mangled = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (old_ip != new_ip) {
+		if (bpf_l4_csum_replace(skb, csum_off, old_ip, new_ip, BPF_F_PSEUDO_HDR | mangled | 4))
+			return -1;
+		if (bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), old_ip, new_ip, 4))
+			return -1;
+		if (bpf_skb_store_bytes(skb, ip_off, &new_ip, 4, 0))
+			return -1;
+	}
+	if (old_port != new_port) {
+		if (bpf_l4_csum_replace(skb, csum_off, old_port, new_port, mangled | 2))
+			return -1;
+		if (bpf_skb_store_bytes(skb, port_off, &new_port, 2, 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* Sends the rewritten packet out of the interface the routing table picks. */
+static __always_inline int forward_out(struct __sk_buff *skb, __u32 saddr, __u32 daddr, __u8 proto)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	fib.family = AF_INET;
+	fib.l4_protocol = proto;
+	fib.tot_len = skb->len - ETH_HLEN;
+	fib.ipv4_src = saddr;
+	fib.ipv4_dst = daddr;
+	fib.ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_SHOT; /* no route (or forwarding disabled) for a packet we rewrote */
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+}
+
+/* Picks a source port on the SNAT address that no other flow to be uses. */
+static __always_inline int claim_snat(struct ct_key *rk, struct ct_rev_val *rv, __u16 first)
+{
+	__u32 h = mix64(((__u64)rk->src.w[3] << 32) | rv->client.w[3]) ^ rv->client_port;
+	struct ct_rev_val *cur;
+
+	rk->dport = first;
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		if (!bpf_map_update_elem(&ct_rev, rk, rv, BPF_NOEXIST))
+			return 0;
+		cur = bpf_map_lookup_elem(&ct_rev, rk);
+		if (cur && cur->client.w[3] == rv->client.w[3] && cur->client_port == rv->client_port &&
+		    cur->fe.w[3] == rv->fe.w[3] && cur->fe_port == rv->fe_port)
+			return 0; /* ours already */
+		h = h * 2654435761U + 1;
+		rk->dport = bpf_htons(32768 + h % 28232); /* the Linux ephemeral range */
+	}
+	return -1;
+}
+
+SEC("tcx/ingress")
+int skiff_tc_ingress(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__u16 *ports;
+	__u32 saddr, daddr;
+	__u16 sport, dport;
+	__u8 proto;
+	struct ct_key k = {};
+	struct ct_rev_val *rev;
+	struct ext_val *ev;
+	struct ct_fwd_val *fwd, nf = {};
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	if (bpf_skb_pull_data(skb, L4_OFF + 4))
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	ports = (void *)(ip + 1);
+	if ((void *)(ports + 2) > data_end)
+		return TC_ACT_OK;
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
+		return TC_ACT_OK; /* options and fragments are left to the kernel */
+	proto = ip->protocol;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return TC_ACT_OK;
+	saddr = ip->saddr;
+	daddr = ip->daddr;
+	sport = ports[0];
+	dport = ports[1];
+
+	addr4(&k.src, saddr);
+	addr4(&k.dst, daddr);
+	k.sport = sport;
+	k.dport = dport;
+	k.proto = proto;
+
+	/* A reply from a backend: back to the frontend the client addressed. */
+	rev = bpf_map_lookup_elem(&ct_rev, &k);
+	if (rev) {
+		__u32 fe = rev->fe.w[3], client = rev->client.w[3];
+		__u16 fe_port = rev->fe_port, client_port = rev->client_port;
+
+		if (rewrite4(skb, proto, 1, saddr, fe, sport, fe_port) ||
+		    rewrite4(skb, proto, 0, daddr, client, dport, client_port))
+			return TC_ACT_SHOT;
+		return forward_out(skb, fe, client, proto);
+	}
+
+	{
+		struct svc_key sk = {};
+
+		sk.addr = k.dst;
+		sk.port = dport;
+		sk.proto = proto;
+		ev = bpf_map_lookup_elem(&ext_services, &sk);
+	}
+	if (!ev)
+		return TC_ACT_OK;
+	if (ev->count == 0) {
+		count(ev->id, 1);
+		return TC_ACT_SHOT;
+	}
+
+	fwd = bpf_map_lookup_elem(&ct_fwd, &k);
+	if (fwd) {
+		nf = *fwd;
+	} else {
+		struct backend_val *be;
+		struct ct_key rk = {};
+		struct ct_rev_val rv = {};
+		void *lut;
+		__u32 slot, *id;
+
+		if (!ev->lut_size)
+			return TC_ACT_SHOT;
+		lut = bpf_map_lookup_elem(&maglev, &ev->id);
+		if (!lut)
+			return TC_ACT_SHOT;
+		slot = mix64(((__u64)saddr << 32) | ((__u64)sport << 16) | proto) % ev->lut_size;
+		id = bpf_map_lookup_elem(lut, &slot);
+		if (!id)
+			return TC_ACT_SHOT;
+		be = bpf_map_lookup_elem(&backends, id);
+		if (!be || !is_v4mapped(&be->addr))
+			return TC_ACT_SHOT;
+
+		nf.be = be->addr;
+		nf.be_port = be->port;
+		nf.svc_id = ev->id;
+		rv.fe = k.dst;
+		rv.fe_port = dport;
+		rv.client = k.src;
+		rv.client_port = sport;
+		rk.src = be->addr;
+		rk.sport = be->port;
+		rk.proto = proto;
+		if (ev->flags & EXT_F_SNAT) {
+			rk.dst = ev->snat;
+			if (claim_snat(&rk, &rv, sport))
+				return TC_ACT_SHOT;
+			nf.snat = ev->snat;
+			nf.snat_port = rk.dport;
+		} else {
+			rk.dst = k.src;
+			rk.dport = sport;
+			if (bpf_map_update_elem(&ct_rev, &rk, &rv, BPF_ANY))
+				return TC_ACT_SHOT;
+			nf.snat = k.src;
+			nf.snat_port = sport;
+		}
+		if (bpf_map_update_elem(&ct_fwd, &k, &nf, BPF_ANY))
+			return TC_ACT_SHOT;
+		count(ev->id, 0);
+	}
+
+	{
+		__u32 be_ip = nf.be.w[3], snat_ip = nf.snat.w[3];
+		__u16 be_port = nf.be_port, snat_port = nf.snat_port;
+
+		if (rewrite4(skb, proto, 0, daddr, be_ip, dport, be_port) ||
+		    rewrite4(skb, proto, 1, saddr, snat_ip, sport, snat_port))
+			return TC_ACT_SHOT;
+		return forward_out(skb, snat_ip, be_ip, proto);
+	}
 }
 
 char __license[] SEC("license") = "Dual BSD/GPL";
