@@ -30,6 +30,9 @@ func newRootCommand() *cobra.Command {
 		newControllerManagerCommand(),
 		newServerCommand(),
 		newSchedulerCommand(),
+		newDNSCommand(),
+		newKubeletCommand(),
+		newTokenCommand(),
 	)
 	return root
 }
