@@ -265,6 +265,8 @@ bench::starts() {
 # RSS after ${idle_seconds} s idle, runs loadgen, reads the RSS again. Sets
 # idle_rss, loaded_rss and writes the loadgen figures to WORK/TARGET.loadgen.
 idle_rss=""
+idle_anon=""
+idle_file=""
 loaded_rss=""
 pods_rss=""
 bench::idle_and_load() {
@@ -285,7 +287,9 @@ bench::idle_and_load() {
 	idle_rss="$(bench::rss_mb "${tree_roots[@]}")"
 	# Anonymous memory is the process's own; file-backed RSS is the binary's
 	# pages in the page cache, shared by every process running it.
-	bench::log "${target} idle RSS after ${idle_seconds} s: ${idle_rss} MB (anonymous $(bench::status_mb RssAnon "${tree_roots[@]}") MB, file-backed $(bench::status_mb RssFile "${tree_roots[@]}") MB)"
+	idle_anon="$(bench::status_mb RssAnon "${tree_roots[@]}")"
+	idle_file="$(bench::status_mb RssFile "${tree_roots[@]}")"
+	bench::log "${target} idle RSS after ${idle_seconds} s: ${idle_rss} MB (anonymous ${idle_anon} MB, file-backed ${idle_file} MB)"
 
 	bench::log "${target} loadgen ${loadgen_args[*]}"
 	if ! "${work}/loadgen" --kubeconfig "${kubeconfig}" "${loadgen_args[@]}" >"${work}/${target}.loadgen"; then
@@ -341,11 +345,13 @@ main() {
 	bench::starts skiff restart
 	local skiff_restart="${start_mean}" skiff_restart_each="${start_each}"
 	bench::idle_and_load skiff
-	local skiff_idle="${idle_rss}" skiff_loaded="${loaded_rss}" skiff_pods_rss="${pods_rss}"
+	local skiff_idle="${idle_rss}" skiff_idle_anon="${idle_anon}" skiff_idle_file="${idle_file}" skiff_loaded="${loaded_rss}" skiff_pods_rss="${pods_rss}"
 
 	bench::sum "skiff start->readyz fresh (mean)" "${skiff_fresh} s (runs: ${skiff_fresh_each})"
 	bench::sum "skiff start->readyz restart (mean)" "${skiff_restart} s (runs: ${skiff_restart_each})"
-	bench::sum "skiff idle RSS after ${idle_seconds} s" "${skiff_idle} MB"
+	bench::sum "skiff idle RSS after ${idle_seconds} s" "${skiff_idle} MB (RssAnon ${skiff_idle_anon} MB + RssFile ${skiff_idle_file} MB)"
+	bench::sum "skiff idle RssAnon after ${idle_seconds} s" "${skiff_idle_anon} MB"
+	bench::sum "skiff idle RssFile after ${idle_seconds} s" "${skiff_idle_file} MB"
 	bench::sum "skiff RSS after loadgen" "${skiff_loaded} MB"
 	local name value
 	while read -r name value; do
@@ -364,11 +370,11 @@ main() {
 		bench::starts ref restart
 		local ref_restart="${start_mean}" ref_restart_each="${start_each}"
 		bench::idle_and_load ref
-		local ref_idle="${idle_rss}" ref_loaded="${loaded_rss}"
+		local ref_idle="${idle_rss}" ref_idle_anon="${idle_anon}" ref_idle_file="${idle_file}" ref_loaded="${loaded_rss}"
 		summary+=("reference, measured in this run: ${KUBE_APISERVER_REF} + ${ETCD_REF}")
 		bench::sum "reference start->readyz fresh (mean)" "${ref_fresh} s (runs: ${ref_fresh_each})"
 		bench::sum "reference start->readyz restart (mean)" "${ref_restart} s (runs: ${ref_restart_each})"
-		bench::sum "reference idle RSS after ${idle_seconds} s" "${ref_idle} MB (kube-apiserver + etcd)"
+		bench::sum "reference idle RSS after ${idle_seconds} s" "${ref_idle} MB (kube-apiserver + etcd; RssAnon ${ref_idle_anon} MB + RssFile ${ref_idle_file} MB)"
 		bench::sum "reference RSS after loadgen" "${ref_loaded} MB"
 		while read -r name value; do
 			case "${name}" in
@@ -379,6 +385,8 @@ main() {
 		bench::sum "  start->readyz fresh" "$(bench::ratio "${skiff_fresh}" "${ref_fresh}")"
 		bench::sum "  start->readyz restart" "$(bench::ratio "${skiff_restart}" "${ref_restart}")"
 		bench::sum "  idle RSS" "$(bench::ratio "${skiff_idle}" "${ref_idle}")"
+		bench::sum "  idle RssAnon" "$(bench::ratio "${skiff_idle_anon}" "${ref_idle_anon}")"
+		bench::sum "  idle RssFile" "$(bench::ratio "${skiff_idle_file}" "${ref_idle_file}")"
 		bench::sum "  RSS after loadgen" "$(bench::ratio "${skiff_loaded}" "${ref_loaded}")"
 		while read -r name value; do
 			case "${name}" in
@@ -389,7 +397,8 @@ main() {
 		summary+=("reference (${recorded_provenance}): start->readyz ${recorded_start_s} s, idle RSS ${recorded_idle_rss_mb} MB")
 		summary+=("ratios skiff/reference (against the RECORDED figures above, not measured in this run):")
 		bench::sum "  start->readyz fresh" "$(bench::ratio "${skiff_fresh}" "${recorded_start_s}")"
-		bench::sum "  idle RSS" "$(bench::ratio "${skiff_idle}" "${recorded_idle_rss_mb}")"
+		bench::sum "  idle RSS (total)" "$(bench::ratio "${skiff_idle}" "${recorded_idle_rss_mb}")"
+		bench::sum "  idle RssAnon / reference total" "$(bench::ratio "${skiff_idle_anon}" "${recorded_idle_rss_mb}") (the recorded reference has no anon/file split)"
 		summary+=("(set KUBE_APISERVER_REF and ETCD_REF to measure the reference in this run)")
 	fi
 

@@ -93,6 +93,12 @@ func (s *Server) Start(ctx context.Context) error {
 	c.WatchProgressNotifyInterval = 5 * time.Second
 	// No metrics or health listener beyond the client one.
 	c.ListenMetricsUrls = nil
+	// A single member has no peers to lose contact with, so the election
+	// timeout only delays its first election: with etcd's defaults (100 ms
+	// ticks, 1 s election) a fresh member took ~0.57 s to be ready, with
+	// these ~0.08 s (BenchmarkStart). A 20 ms tick is 50 cheap wake-ups a
+	// second when idle.
+	c.TickMs, c.ElectionMs = 20, 200
 
 	e, err := embed.StartEtcd(c)
 	if err != nil {

@@ -37,6 +37,9 @@ var systemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem,
 // newBuiltinServer builds the server for the built-in groups, delegating
 // unknown paths to delegate (apiextensions-apiserver).
 func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *dependencies, delegate genericapiserver.DelegationTarget) (*genericapiserver.GenericAPIServer, error) {
+	// The OpenAPI documents are built on first request (installLazyOpenAPI),
+	// not in PrepareRun.
+	c.SkipOpenAPIInstallation = true
 	completed := c.Complete()
 	s, err := completed.New("skiff-apiserver", delegate)
 	if err != nil {
@@ -103,6 +106,7 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 			return nil, fmt.Errorf("install API group %q: %w", group, err)
 		}
 	}
+	installLazyOpenAPI(s, completed.OpenAPIConfig, completed.OpenAPIV3Config)
 
 	// Bootstrap objects, under upstream's post-start hook names.
 	hooks := map[string]func(context.Context, kubernetes.Interface) error{
@@ -111,28 +115,33 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 		},
 		"scheduling/bootstrap-system-priority-classes":         priorityclasses.Ensure,
 		"apiserver/bootstrap-system-flowcontrol-configuration": flowcontrol.Ensure,
-		"bootstrap-controller": func(ctx context.Context, client kubernetes.Interface) error {
-			port := int32(o.SecureServing.BindPort)
-			if l := s.SecureServingInfo; l != nil && l.Listener != nil {
-				if addr, ok := l.Listener.Addr().(*net.TCPAddr); ok {
-					port = int32(addr.Port)
-				}
-			}
-			if len(allocators.IPs) == 0 {
-				return fmt.Errorf("no service IP range")
-			}
-			return kubernetesservice.Run(ctx, client, kubernetesservice.Config{
-				CIDRs:     services.ClusterIPRanges,
-				ClusterIP: allocators.IPs[0].First(),
-				Address:   o.ServerRun.AdvertiseAddress,
-				Port:      port,
-			}, 10*time.Second)
-		},
 	}
 	for name, hook := range hooks {
 		if err := addClientHook(s, name, hook); err != nil {
 			return nil, err
 		}
+	}
+	err = addKubernetesServiceHooks(s, func() (kubernetesservice.Config, error) {
+		port := int32(o.SecureServing.BindPort)
+		if l := s.SecureServingInfo; l != nil && l.Listener != nil {
+			if addr, ok := l.Listener.Addr().(*net.TCPAddr); ok {
+				port = int32(addr.Port)
+			}
+		}
+		if len(allocators.IPs) == 0 {
+			return kubernetesservice.Config{}, fmt.Errorf("no service IP range")
+		}
+		return kubernetesservice.Config{
+			CIDRs:     services.ClusterIPRanges,
+			ClusterIP: allocators.IPs[0].First(),
+			Address:   o.ServerRun.AdvertiseAddress,
+			Port:      port,
+			// "master-count" is served as "lease".
+			NoEndpoints: o.EndpointReconcilerType == "none",
+		}, nil
+	}, 10*time.Second)
+	if err != nil {
+		return nil, err
 	}
 	if err := addRBACBootstrapHook(s, deps); err != nil {
 		return nil, err

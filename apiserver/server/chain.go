@@ -56,7 +56,8 @@ var specialResourcePrefixes = map[schema.GroupResource]string{
 
 // buildChain assembles kube-aggregator → built-in groups →
 // apiextensions-apiserver → 404, as kube-apiserver's CreateServerChain does.
-func buildChain(ctx context.Context, o *Options) (*aggregatorapiserver.APIAggregator, error) {
+// ready is called once the chain reports ready (see addStartupMemoryHook).
+func buildChain(ctx context.Context, o *Options, ready func()) (*aggregatorapiserver.APIAggregator, error) {
 	base, deps, err := buildGenericConfig(ctx, o)
 	if err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func buildChain(ctx context.Context, o *Options) (*aggregatorapiserver.APIAggreg
 	if err != nil {
 		return nil, err
 	}
-	if err := addStartupMemoryHook(agg.GenericAPIServer); err != nil {
+	if err := addStartupMemoryHook(agg.GenericAPIServer, ready); err != nil {
 		return nil, err
 	}
 	if err := addLoopbackComponents(agg.GenericAPIServer, o.LoopbackComponents); err != nil {
