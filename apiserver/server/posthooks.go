@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -11,6 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+
+	"github.com/skiff-dev/skiff/apiserver/bootstrap/kubernetesservice"
 )
 
 // addStartupMemoryHook returns the heap that start-up used and no longer
@@ -18,9 +21,10 @@ import (
 // chain (OpenAPI specs, type converters, the bootstrap objects) allocates
 // two to three times the heap an idle server keeps live; Go's scavenger
 // would hand it back over minutes, so a server that is only waiting would
-// hold it all that time. The hook itself returns at once: /readyz does not
-// wait for it.
-func addStartupMemoryHook(s *genericapiserver.GenericAPIServer) error {
+// hold it all that time. ready is called first (it ends the start-up GC
+// tuning, see beginStartupGC), also when the server does not get ready.
+// The hook itself returns at once: /readyz does not wait for it.
+func addStartupMemoryHook(s *genericapiserver.GenericAPIServer, ready func()) error {
 	return addClientHook(s, "skiff/release-startup-memory", func(ctx context.Context, client kubernetes.Interface) error {
 		go func() {
 			err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -28,6 +32,7 @@ func addStartupMemoryHook(s *genericapiserver.GenericAPIServer) error {
 				client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&status)
 				return status == http.StatusOK, nil
 			})
+			ready()
 			if err != nil {
 				return
 			}
@@ -55,4 +60,49 @@ func addLoopbackComponents(s *genericapiserver.GenericAPIServer, components map[
 		}
 	}
 	return nil
+}
+
+// kubernetesServiceHook is the name kube-apiserver gives the post-start
+// and pre-shutdown hooks of its kubernetes Service controller.
+const kubernetesServiceHook = "bootstrap-controller"
+
+// addKubernetesServiceHooks runs the kubernetes Service reconciler from a
+// post-start hook (config is read then: the port is the listener's) and,
+// from the pre-shutdown hook of the same name, takes this server out of
+// the Service's endpoints while it still serves, as kube-apiserver does.
+func addKubernetesServiceHooks(s *genericapiserver.GenericAPIServer, config func() (kubernetesservice.Config, error), interval time.Duration) error {
+	var (
+		mu         sync.Mutex
+		reconciler *kubernetesservice.Reconciler
+	)
+	err := addClientHook(s, kubernetesServiceHook, func(ctx context.Context, client kubernetes.Interface) error {
+		c, err := config()
+		if err != nil {
+			return err
+		}
+		r := kubernetesservice.New(client, c)
+		mu.Lock()
+		reconciler = r
+		mu.Unlock()
+		return r.Run(ctx, interval)
+	})
+	if err != nil {
+		return err
+	}
+	return s.AddPreShutdownHook(kubernetesServiceHook, func() error {
+		mu.Lock()
+		r := reconciler
+		mu.Unlock()
+		if r == nil {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.RemoveSelf(ctx); err != nil {
+			// Not fatal: the other servers drop this one once its lease
+			// expires.
+			klog.FromContext(ctx).Error(err, "Removing this API server from the kubernetes Service's endpoints failed")
+		}
+		return nil
+	})
 }
