@@ -49,6 +49,8 @@ func New(opts *Options) (*Server, error) {
 func (s *Server) Start(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
 	o := s.opts
+	endStartupGC := beginStartupGC()
+	defer endStartupGC()
 
 	// The secure port is bound before embedded etcd starts: etcd's client
 	// and peer listeners take free ports, and must not take the one the API
@@ -89,7 +91,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 
-	chain, err := buildChain(ctx, o)
+	chain, err := buildChain(ctx, o, endStartupGC)
 	if err != nil {
 		return err
 	}
@@ -162,6 +164,14 @@ func (s *Server) ensureCredentials() error {
 	adminCert, adminKey := filepath.Join(pki, "admin.crt"), filepath.Join(pki, "admin.key")
 	if err := ca.EnsureClient(adminCert, adminKey, "skiff-admin", []string{"system:masters"}); err != nil {
 		return err
+	}
+	// The API server's client certificate at kubelets (logs, exec,
+	// port-forward, nodes/proxy), as kubeadm makes apiserver-kubelet-client.
+	if o.KubeletClientCertificate == "" && o.KubeletClientKey == "" {
+		o.KubeletClientCertificate, o.KubeletClientKey = filepath.Join(pki, "apiserver-kubelet-client.crt"), filepath.Join(pki, "apiserver-kubelet-client.key")
+		if err := ca.EnsureClient(o.KubeletClientCertificate, o.KubeletClientKey, "kube-apiserver-kubelet-client", []string{"system:masters"}); err != nil {
+			return err
+		}
 	}
 	a := &o.Authentication
 	if a.ServiceAccountSigningKeyFile == "" {

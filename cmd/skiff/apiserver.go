@@ -42,6 +42,11 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 	// Skiff's own server takes bootstrap tokens (skiff token, skiff join);
 	// the kube-apiserver personality keeps upstream's default, off.
 	opts.Authentication.EnableBootstrapTokenAuth = selfContained
+	if selfContained {
+		// Kubelets reach only their own node's objects, as on kubeadm
+		// clusters; kube-apiserver's personality keeps its own default.
+		opts.Authorization.Modes = []string{server.ModeNode, server.ModeRBAC}
+	}
 	var fss cliflag.NamedFlagSets
 	var showVersion bool
 	var inProcess []string

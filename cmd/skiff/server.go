@@ -25,6 +25,7 @@ func newServerCommand() *cobra.Command {
 	opts := server.NewOptions()
 	// Nodes join with bootstrap tokens (skiff token, skiff join).
 	opts.Authentication.EnableBootstrapTokenAuth = true
+	opts.Authorization.Modes = []string{server.ModeNode, server.ModeRBAC}
 	var cm controllerManagerFlags
 	var sched schedulerFlags
 	var fss cliflag.NamedFlagSets
