@@ -156,6 +156,9 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(klog.NewContext(ctx, log))
 	defer cancel()
 
+	if err := os.MkdirAll(k.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(1)
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})

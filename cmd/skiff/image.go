@@ -13,8 +13,9 @@ import (
 	"github.com/skiff-dev/skiff/kubelet/runtime"
 )
 
-// defaultBusyboxImage is the name `skiff image build-busybox` stores.
-const defaultBusyboxImage = "skiff.dev/busybox:latest"
+// defaultBusyboxImage is the name `skiff image build-busybox` stores: not
+// :latest, whose default pull policy is Always, as upstream.
+const defaultBusyboxImage = "skiff.dev/busybox:static"
 
 // newImageCommand is `skiff image`: images in a kubelet's containerd, for
 // machines with no registry to pull from.
