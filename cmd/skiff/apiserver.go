@@ -46,6 +46,9 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 		// Kubelets reach only their own node's objects, as on kubeadm
 		// clusters; kube-apiserver's personality keeps its own default.
 		opts.Authorization.Modes = []string{server.ModeNode, server.ModeRBAC}
+		// Node IPs first, as kubeadm and k3s configure it: a node's
+		// Hostname address need not resolve from the API server.
+		opts.KubeletPreferredAddressTypes = skiffKubeletAddressTypes
 	}
 	var fss cliflag.NamedFlagSets
 	var showVersion bool
@@ -137,3 +140,6 @@ func addInProcessControllers(opts *server.Options, names []string) error {
 	}
 	return nil
 }
+
+// skiffKubeletAddressTypes is how Skiff's own servers reach kubelets.
+var skiffKubeletAddressTypes = []string{"InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS", "Hostname"}

@@ -26,6 +26,7 @@ func newServerCommand() *cobra.Command {
 	// Nodes join with bootstrap tokens (skiff token, skiff join).
 	opts.Authentication.EnableBootstrapTokenAuth = true
 	opts.Authorization.Modes = []string{server.ModeNode, server.ModeRBAC}
+	opts.KubeletPreferredAddressTypes = skiffKubeletAddressTypes
 	var cm controllerManagerFlags
 	var sched schedulerFlags
 	var fss cliflag.NamedFlagSets

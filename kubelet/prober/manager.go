@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -356,7 +357,28 @@ func (m *Manager) Ready(uid types.UID, container, containerID string) bool {
 	if probeFor(c, KindReadiness) == nil {
 		return true
 	}
-	return m.results[resultKey{containerID: containerID, kind: KindReadiness}]
+	return m.resultLocked(uid, container, containerID, KindReadiness)
+}
+
+// resultLocked is the stored result of a probe; before the first one, the
+// pod status' word on that same container instance (a kubelet restart).
+func (m *Manager) resultLocked(uid types.UID, container, containerID, kind string) bool {
+	if r, ok := m.results[resultKey{containerID: containerID, kind: kind}]; ok {
+		return r
+	}
+	p := m.pods[uid]
+	if p == nil || p.pod == nil {
+		return false
+	}
+	cs := reportedStatus(p.pod, container, containerID)
+	switch {
+	case cs == nil:
+		return false
+	case kind == KindReadiness:
+		return cs.Ready
+	default:
+		return cs.Started != nil && *cs.Started
+	}
 }
 
 func (m *Manager) startedLocked(uid types.UID, container, containerID string) bool {
@@ -370,7 +392,7 @@ func (m *Manager) startedLocked(uid types.UID, container, containerID string) bo
 	if probeFor(findContainer(p.pod, container), KindStartup) == nil {
 		return true
 	}
-	return m.results[resultKey{containerID: containerID, kind: KindStartup}]
+	return m.resultLocked(uid, container, containerID, KindStartup)
 }
 
 func (m *Manager) dropResultsLocked(containerID string) {
@@ -400,6 +422,17 @@ func (m *Manager) initialResult(key probeKey, containerID string) {
 		return
 	}
 	rk := resultKey{containerID: containerID, kind: key.kind}
+	// After a kubelet restart the container instance the pod's status
+	// already reports ready (or started) keeps that result until a probe
+	// says otherwise, as upstream's worker does, so a restart does not
+	// flap the pod's readiness.
+	if p := m.pods[key.uid]; p != nil && p.pod != nil && (key.kind == KindReadiness || key.kind == KindStartup) {
+		if cs := reportedStatus(p.pod, key.container, containerID); cs != nil &&
+			((key.kind == KindReadiness && cs.Ready) || (key.kind == KindStartup && cs.Started != nil && *cs.Started)) {
+			m.results[rk] = true
+			return
+		}
+	}
 	switch key.kind {
 	case KindReadiness:
 		m.results[rk] = false
@@ -450,4 +483,18 @@ func (m *Manager) removeWorker(w *worker) {
 	if m.workers[w.key] == w {
 		delete(m.workers, w.key)
 	}
+}
+
+// reportedStatus is the pod status' entry for the given instance of a
+// container, if the status is about that instance.
+func reportedStatus(pod *corev1.Pod, container, containerID string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {
+		for i := range list {
+			cs := &list[i]
+			if cs.Name == container && cs.ContainerID != "" && strings.HasSuffix(cs.ContainerID, "://"+containerID) {
+				return cs
+			}
+		}
+	}
+	return nil
 }

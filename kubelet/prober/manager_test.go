@@ -376,8 +376,16 @@ func TestReadyAndStarted(t *testing.T) {
 	probed := testPod("10.0.0.1", corev1.Container{Name: "app", ReadinessProbe: execProbe("ready", func(p *corev1.Probe) { p.PeriodSeconds = 3600 }),
 		StartupProbe: execProbe("start", func(p *corev1.Probe) { p.PeriodSeconds = 3600 })})
 	probed.UID = "probed"
+	// A pod whose status (written before a kubelet restart) reports the
+	// instance r1 ready and started.
+	restarted := testPod("10.0.0.1", corev1.Container{Name: "app", ReadinessProbe: execProbe("ready", func(p *corev1.Probe) { p.PeriodSeconds = 3600 }),
+		StartupProbe: execProbe("start", func(p *corev1.Probe) { p.PeriodSeconds = 3600 })})
+	restarted.UID = "restarted"
+	started := true
+	restarted.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", ContainerID: "containerd://r1", Ready: true, Started: &started}}
 	m.AddPod(plain)
 	m.AddPod(probed)
+	m.AddPod(restarted)
 	now := time.Now()
 	m.UpdateContainer("plain", "app", "p1", now, true)
 	m.UpdateContainer("plain", "stopped", "p2", now, false)
@@ -391,6 +399,8 @@ func TestReadyAndStarted(t *testing.T) {
 		{name: "not running", uid: "plain", container: "stopped", id: "p2"},
 		{name: "unknown pod", uid: "other", container: "app", id: "x", wantReady: true, wantStart: true},
 		{name: "probes without results", uid: "probed", container: "app", id: "q1"},
+		{name: "kubelet restart, reported ready", uid: "restarted", container: "app", id: "r1", wantReady: true, wantStart: true},
+		{name: "kubelet restart, another instance", uid: "restarted", container: "app", id: "r2"},
 	}
 	for _, tt := range tests {
 		if got := m.Ready(tt.uid, tt.container, tt.id); got != tt.wantReady {
