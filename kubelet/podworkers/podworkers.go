@@ -28,6 +28,10 @@ const (
 	// DefaultResyncInterval is how often a pod's runtime state is
 	// compared with its desired state (upstream's PLEG relist period).
 	DefaultResyncInterval = time.Second
+	// DefaultVolumeRefreshInterval is how often the configMap, secret,
+	// downwardAPI and projected volumes of running pods are rewritten
+	// (upstream: about a minute).
+	DefaultVolumeRefreshInterval = 10 * time.Second
 	// DefaultTerminationGracePeriod applies when a pod sets none.
 	DefaultTerminationGracePeriod = 30 * time.Second
 	// minimumGracePeriod is the least time a container gets after SIGTERM.
@@ -56,6 +60,9 @@ type Config struct {
 	ImageBackoffBase, ImageBackoffMax time.Duration
 	// ResyncInterval is how often each pod is re-synced.
 	ResyncInterval time.Duration
+	// VolumeRefreshInterval is how often a running pod's volumes are set
+	// up again so ConfigMap, Secret and token changes reach its files.
+	VolumeRefreshInterval time.Duration
 	// Clock drives back-offs; nil means the real clock.
 	Clock clock.Clock
 }
@@ -94,6 +101,8 @@ type worker struct {
 	finalWritten bool
 	nextMount    time.Time
 	mountDelay   time.Duration
+	// nextVolumeRefresh is when the running pod's volumes are rewritten.
+	nextVolumeRefresh time.Time
 }
 
 // New validates and defaults cfg.
@@ -127,6 +136,7 @@ func New(cfg Config) (*Workers, error) {
 	def(&cfg.ImageBackoffBase, DefaultImageBackoffBase)
 	def(&cfg.ImageBackoffMax, DefaultImageBackoffMax)
 	def(&cfg.ResyncInterval, DefaultResyncInterval)
+	def(&cfg.VolumeRefreshInterval, DefaultVolumeRefreshInterval)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}

@@ -76,6 +76,8 @@ func (w *Workers) converge(ctx context.Context, wk *worker, pod *corev1.Pod) err
 		if containers, err = rt.ListPodContainers(ctx, pod.UID); err != nil {
 			return err
 		}
+	} else {
+		w.refreshVolumes(ctx, wk, pod)
 	}
 	w.startContainers(ctx, wk, pod, sb, containers)
 	if containers, err = rt.ListPodContainers(ctx, pod.UID); err != nil {
@@ -120,7 +122,24 @@ func (w *Workers) ensureSandbox(ctx context.Context, wk *worker, pod *corev1.Pod
 		return nil, err
 	}
 	wk.mountDelay, wk.nextMount = 0, time.Time{}
+	wk.nextVolumeRefresh = now.Add(w.cfg.VolumeRefreshInterval)
 	return sb, nil
+}
+
+// refreshVolumes sets the volumes of a pod with a running sandbox up again
+// every VolumeRefreshInterval, so that ConfigMap, Secret and token changes
+// reach the mounted files. A failure is an event; the files keep their
+// previous content and the containers keep running.
+func (w *Workers) refreshVolumes(ctx context.Context, wk *worker, pod *corev1.Pod) {
+	now := w.cfg.Clock.Now()
+	if now.Before(wk.nextVolumeRefresh) {
+		return
+	}
+	wk.nextVolumeRefresh = now.Add(w.cfg.VolumeRefreshInterval)
+	if err := w.cfg.Runtime.SetUpVolumes(ctx, pod); err != nil {
+		klog.FromContext(ctx).Error(err, "Refreshing volumes failed, keeping their content")
+		w.podEvent(pod, corev1.EventTypeWarning, EventFailedMount, "%v", err)
+	}
 }
 
 // startContainers takes the next steps of the pod's start order: init
@@ -457,6 +476,7 @@ func (w *Workers) terminatePod(ctx context.Context, wk *worker, pod *corev1.Pod)
 		return false, fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	w.cfg.Status.Forget(pod.UID)
+	w.forgetPodObjects(pod.UID)
 	klog.FromContext(ctx).V(1).Info("Pod terminated and deleted")
 	return true, nil
 }
@@ -470,6 +490,7 @@ func (w *Workers) removePod(ctx context.Context, _ *worker, pod *corev1.Pod) err
 		w.cfg.Prober.RemovePod(pod.UID)
 	}
 	w.cfg.Status.Forget(pod.UID)
+	w.forgetPodObjects(pod.UID)
 	return w.cfg.Runtime.RemovePod(ctx, pod.UID)
 }
 

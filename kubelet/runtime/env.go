@@ -8,18 +8,21 @@ import (
 	"strconv"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // ObjectSource gives the runtime the ConfigMaps and Secrets that
-// environment variables refer to. The API-facing kubelet implements it on
-// its informers; a missing object is reported with an error for which
-// apierrors.IsNotFound holds.
+// environment variables and volumes refer to, and the service account
+// tokens of projected volumes. The API-facing kubelet implements it; a
+// missing object is reported with an error for which apierrors.IsNotFound
+// holds. CreateToken may return a cached token that is still fresh.
 type ObjectSource interface {
 	GetConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error)
 	GetSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+	CreateToken(ctx context.Context, namespace, serviceAccount string, req *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error)
 }
 
 // EnvContext is what a container's environment is computed from besides

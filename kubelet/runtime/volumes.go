@@ -24,6 +24,7 @@ const (
 	configMapPlugin   = "kubernetes.io~configmap"
 	secretPlugin      = "kubernetes.io~secret"
 	downwardAPIPlugin = "kubernetes.io~downward-api"
+	projectedPlugin   = "kubernetes.io~projected"
 )
 
 // volumeDir is the host directory of a pod volume, or "" for kinds this
@@ -41,14 +42,18 @@ func (r *Runtime) volumeDir(uid types.UID, v *corev1.Volume) string {
 		return filepath.Join(base, secretPlugin, v.Name)
 	case v.DownwardAPI != nil:
 		return filepath.Join(base, downwardAPIPlugin, v.Name)
+	case v.Projected != nil:
+		return filepath.Join(base, projectedPlugin, v.Name)
 	}
 	return ""
 }
 
 // SetUpVolumes prepares the pod's volumes on the host: emptyDir directories
-// (tmpfs for medium Memory), hostPath type checks, and configMap, secret
-// and downwardAPI files written from the objects Config.Objects returns.
-// It is idempotent; calling it again refreshes the projected files.
+// (tmpfs for medium Memory), hostPath type checks, and configMap, secret,
+// downwardAPI and projected (service account token included) files written
+// atomically (see WriteAtomic) from the objects Config.Objects returns.
+// It is idempotent; calling it again refreshes the files, and a failure
+// leaves a volume's previous content in place.
 func (r *Runtime) SetUpVolumes(ctx context.Context, pod *corev1.Pod) error {
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
@@ -83,62 +88,30 @@ func (r *Runtime) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 		return checkHostPath(v.HostPath)
 	case v.ConfigMap != nil:
 		src := v.ConfigMap
-		files := map[string][]byte{}
-		if r.cfg.Objects == nil {
-			return fmt.Errorf("configmap %q not registered", pod.Namespace+"/"+src.Name)
-		}
-		cm, err := r.cfg.Objects.GetConfigMap(ctx, pod.Namespace, src.Name)
+		payload, err := r.configMapPayload(ctx, pod, src.Name, src.Items, isTrue(src.Optional), fileMode(src.DefaultMode))
 		if err != nil {
-			if apierrors.IsNotFound(err) && isTrue(src.Optional) {
-				return writeVolumeFiles(dir, nil, 0o644)
-			}
 			return err
 		}
-		for k, val := range cm.Data {
-			files[k] = []byte(val)
-		}
-		for k, val := range cm.BinaryData {
-			files[k] = val
-		}
-		return projectKeys(dir, files, src.Items, src.DefaultMode, isTrue(src.Optional), "configMap")
+		return WriteAtomic(dir, payload)
 	case v.Secret != nil:
 		src := v.Secret
-		if r.cfg.Objects == nil {
-			return fmt.Errorf("secret %q not registered", pod.Namespace+"/"+src.SecretName)
-		}
-		s, err := r.cfg.Objects.GetSecret(ctx, pod.Namespace, src.SecretName)
+		payload, err := r.secretPayload(ctx, pod, src.SecretName, src.Items, isTrue(src.Optional), fileMode(src.DefaultMode))
 		if err != nil {
-			if apierrors.IsNotFound(err) && isTrue(src.Optional) {
-				return writeVolumeFiles(dir, nil, 0o644)
-			}
 			return err
 		}
-		return projectKeys(dir, s.Data, src.Items, src.DefaultMode, isTrue(src.Optional), "secret")
+		return WriteAtomic(dir, payload)
 	case v.DownwardAPI != nil:
-		files := map[string][]byte{}
-		modes := map[string]os.FileMode{}
-		for _, it := range v.DownwardAPI.Items {
-			var val string
-			var err error
-			switch {
-			case it.FieldRef != nil:
-				val, err = podFieldValue(pod, it.FieldRef.FieldPath, EnvContext{HostIPs: r.cfg.HostIPs})
-			case it.ResourceFieldRef != nil:
-				c := findContainer(pod, it.ResourceFieldRef.ContainerName)
-				if c == nil {
-					return fmt.Errorf("container %q not found", it.ResourceFieldRef.ContainerName)
-				}
-				val, err = containerResourceValue(pod, c, it.ResourceFieldRef, nil)
-			}
-			if err != nil {
-				return err
-			}
-			files[it.Path] = []byte(val)
-			if it.Mode != nil {
-				modes[it.Path] = os.FileMode(*it.Mode)
-			}
+		payload, err := r.downwardAPIPayload(pod, v.DownwardAPI.Items, fileMode(v.DownwardAPI.DefaultMode))
+		if err != nil {
+			return err
 		}
-		return writeVolumeFilesModes(dir, files, fileMode(v.DownwardAPI.DefaultMode), modes)
+		return WriteAtomic(dir, payload)
+	case v.Projected != nil:
+		payload, err := r.projectedPayload(ctx, pod, v.Projected)
+		if err != nil {
+			return err
+		}
+		return WriteAtomic(dir, payload)
 	}
 	return nil
 }
@@ -150,13 +123,82 @@ func fileMode(m *int32) os.FileMode {
 	return os.FileMode(*m)
 }
 
-// projectKeys writes the object's keys, or only the listed items under
-// their paths, into dir.
-func projectKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, optional bool, kind string) error {
-	files := map[string][]byte{}
-	modes := map[string]os.FileMode{}
+// configMapPayload reads a ConfigMap into volume files; a missing optional
+// one gives none.
+func (r *Runtime) configMapPayload(ctx context.Context, pod *corev1.Pod, name string, items []corev1.KeyToPath, optional bool, mode os.FileMode) (map[string]FileProjection, error) {
+	if r.cfg.Objects == nil {
+		return nil, fmt.Errorf("configmap %q not registered", pod.Namespace+"/"+name)
+	}
+	cm, err := r.cfg.Objects.GetConfigMap(ctx, pod.Namespace, name)
+	if err != nil {
+		if apierrors.IsNotFound(err) && optional {
+			return map[string]FileProjection{}, nil
+		}
+		return nil, err
+	}
+	data := map[string][]byte{}
+	for k, val := range cm.Data {
+		data[k] = []byte(val)
+	}
+	for k, val := range cm.BinaryData {
+		data[k] = val
+	}
+	return projectKeys(data, items, mode, optional, "configMap")
+}
+
+// secretPayload reads a Secret into volume files; a missing optional one
+// gives none.
+func (r *Runtime) secretPayload(ctx context.Context, pod *corev1.Pod, name string, items []corev1.KeyToPath, optional bool, mode os.FileMode) (map[string]FileProjection, error) {
+	if r.cfg.Objects == nil {
+		return nil, fmt.Errorf("secret %q not registered", pod.Namespace+"/"+name)
+	}
+	s, err := r.cfg.Objects.GetSecret(ctx, pod.Namespace, name)
+	if err != nil {
+		if apierrors.IsNotFound(err) && optional {
+			return map[string]FileProjection{}, nil
+		}
+		return nil, err
+	}
+	return projectKeys(s.Data, items, mode, optional, "secret")
+}
+
+// downwardAPIPayload resolves downward API items into volume files.
+func (r *Runtime) downwardAPIPayload(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, mode os.FileMode) (map[string]FileProjection, error) {
+	payload := map[string]FileProjection{}
+	for _, it := range items {
+		var val string
+		var err error
+		switch {
+		case it.FieldRef != nil:
+			val, err = podFieldValue(pod, it.FieldRef.FieldPath, EnvContext{HostIPs: r.cfg.HostIPs})
+		case it.ResourceFieldRef != nil:
+			c := findContainer(pod, it.ResourceFieldRef.ContainerName)
+			if c == nil {
+				return nil, fmt.Errorf("container %q not found", it.ResourceFieldRef.ContainerName)
+			}
+			val, err = containerResourceValue(pod, c, it.ResourceFieldRef, nil)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m := mode
+		if it.Mode != nil {
+			m = os.FileMode(*it.Mode)
+		}
+		payload[it.Path] = FileProjection{Data: []byte(val), Mode: m}
+	}
+	return payload, nil
+}
+
+// projectKeys turns the object's keys, or only the listed items under
+// their paths, into volume files.
+func projectKeys(data map[string][]byte, items []corev1.KeyToPath, mode os.FileMode, optional bool, kind string) (map[string]FileProjection, error) {
+	payload := map[string]FileProjection{}
 	if len(items) == 0 {
-		files = data
+		for k, v := range data {
+			payload[k] = FileProjection{Data: v, Mode: mode}
+		}
+		return payload, nil
 	}
 	for _, it := range items {
 		val, ok := data[it.Key]
@@ -165,56 +207,17 @@ func projectKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, d
 				continue
 			}
 			if kind == "secret" {
-				return fmt.Errorf("secret references non-existent secret key: %s", it.Key)
+				return nil, fmt.Errorf("secret references non-existent secret key: %s", it.Key)
 			}
-			return fmt.Errorf("configmap references non-existent config key: %s", it.Key)
-		}
-		files[it.Path] = val
-		if it.Mode != nil {
-			modes[it.Path] = os.FileMode(*it.Mode)
-		}
-	}
-	return writeVolumeFilesModes(dir, files, fileMode(defaultMode), modes)
-}
-
-func writeVolumeFiles(dir string, files map[string][]byte, mode os.FileMode) error {
-	return writeVolumeFilesModes(dir, files, mode, nil)
-}
-
-// writeVolumeFilesModes replaces dir's content with files.
-func writeVolumeFilesModes(dir string, files map[string][]byte, mode os.FileMode, modes map[string]os.FileMode) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
-		}
-	}
-	for p, content := range files {
-		if err := safeRelPath(p); err != nil {
-			return err
-		}
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
+			return nil, fmt.Errorf("configmap references non-existent config key: %s", it.Key)
 		}
 		m := mode
-		if fm, ok := modes[p]; ok {
-			m = fm
+		if it.Mode != nil {
+			m = os.FileMode(*it.Mode)
 		}
-		if err := os.WriteFile(full, content, m); err != nil {
-			return err
-		}
-		if err := os.Chmod(full, m); err != nil {
-			return err
-		}
+		payload[it.Path] = FileProjection{Data: val, Mode: m}
 	}
-	return nil
+	return payload, nil
 }
 
 func safeRelPath(p string) error {
@@ -310,7 +313,7 @@ func (r *Runtime) containerMounts(sb *Sandbox, pod *corev1.Pod, c *corev1.Contai
 		if src == "" {
 			return nil, fmt.Errorf("volume %q of container %q has an unsupported type", vm.Name, c.Name)
 		}
-		readOnly := vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil || v.DownwardAPI != nil
+		readOnly := vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil || v.DownwardAPI != nil || v.Projected != nil
 		if vm.SubPath != "" {
 			if err := safeRelPath(vm.SubPath); err != nil {
 				return nil, fmt.Errorf("unable to provision SubPath `%s`: %w", vm.SubPath, err)
