@@ -106,7 +106,7 @@ type authnResult struct {
 	authenticator authenticator.Request
 	audiences     authenticator.Audiences
 	// tokenREST builds serviceaccounts/token when a signing key is set.
-	tokenREST func(serviceAccounts, secrets rest.Getter) (rest.Storage, error)
+	tokenREST func(serviceAccounts, secrets, pods, nodes rest.Getter) (rest.Storage, error)
 }
 
 func (o *Options) applyAuthentication(c *genericapiserver.Config, deps *dependencies) (authnResult, error) {
@@ -122,7 +122,7 @@ func (o *Options) applyAuthentication(c *genericapiserver.Config, deps *dependen
 			Issuers:      a.ServiceAccountIssuers,
 			Keys:         keys,
 			APIAudiences: a.APIAudiences,
-			Getter:       serviceaccount.NewListerGetter(core.ServiceAccounts().Lister(), core.Secrets().Lister(), nil, nil),
+			Getter:       serviceaccount.NewListerGetter(core.ServiceAccounts().Lister(), core.Secrets().Lister(), core.Pods().Lister(), core.Nodes().Lister()),
 		})
 		if err != nil {
 			return authnResult{}, err
@@ -148,11 +148,13 @@ func (o *Options) applyAuthentication(c *genericapiserver.Config, deps *dependen
 		if err != nil {
 			return authnResult{}, err
 		}
-		// Pods and nodes are not served yet: tokens cannot be bound to them.
-		res.tokenREST = func(serviceAccounts, secrets rest.Getter) (rest.Storage, error) {
+		// Tokens bind to the Pods, Nodes and Secrets they are requested for.
+		res.tokenREST = func(serviceAccounts, secrets, pods, nodes rest.Getter) (rest.Storage, error) {
 			return serviceaccounttoken.NewREST(serviceaccounttoken.Config{
 				ServiceAccounts:  serviceAccounts,
 				Secrets:          secrets,
+				Pods:             pods,
+				Nodes:            nodes,
 				Generator:        gen,
 				APIAudiences:     a.APIAudiences,
 				MaxExpiration:    a.ServiceAccountMaxExpiration,

@@ -79,7 +79,7 @@ type Config struct {
 	RBAC rbacregistry.Checks
 	// ServiceAccountToken, when set, serves serviceaccounts/token; it reads
 	// service accounts and the secrets tokens may be bound to.
-	ServiceAccountToken func(serviceAccounts, secrets rest.Getter) (rest.Storage, error)
+	ServiceAccountToken func(serviceAccounts, secrets, pods, nodes rest.Getter) (rest.Storage, error)
 	// Services configures Service ClusterIP and NodePort allocation (its
 	// IPAddresses are filled in here); Allocators receives the allocators.
 	Services   service.Config
@@ -129,10 +129,12 @@ func Groups(c Config) []Group {
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {
 				sa, ok := built["serviceaccounts"].(rest.Getter)
 				secrets, _ := built["secrets"].(rest.Getter)
+				pods, _ := built["pods"].(rest.Getter)
+				nodes, _ := built["nodes"].(rest.Getter)
 				if !ok || c.ServiceAccountToken == nil {
 					return nil, nil
 				}
-				token, err := c.ServiceAccountToken(sa, secrets)
+				token, err := c.ServiceAccountToken(sa, secrets, pods, nodes)
 				if err != nil {
 					return nil, fmt.Errorf("serviceaccounts/token: %w", err)
 				}
