@@ -23,19 +23,16 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/testserver"
 )
 
-// skiffBinary is $SKIFF_BIN, else bin/skiff at the repository root, else a
-// fresh `go build` of ./cmd/skiff.
+// skiffBinary is $SKIFF_BINARY (hack/test.sh builds it, as for test/e2e),
+// else a fresh `go build` of ./cmd/skiff (never a possibly stale bin/skiff).
 func skiffBinary(t *testing.T) string {
 	t.Helper()
-	if b := os.Getenv("SKIFF_BIN"); b != "" {
+	if b := os.Getenv("SKIFF_BINARY"); b != "" {
 		return b
 	}
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
-	}
-	if b := filepath.Join(root, "bin", "skiff"); fileExists(b) {
-		return b
 	}
 	out := filepath.Join(t.TempDir(), "skiff")
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/skiff")
