@@ -668,6 +668,14 @@ func (r *Reconciler) trackStatus(ctx context.Context, s *syncCtx, needsFlush boo
 			continue
 		}
 		failed := isPodFailed(p, job)
+		if finishing && !failing && p.Status.Phase != corev1.PodFailed {
+			// Once the Job has met its success criteria, the pods it
+			// deletes are not failures. Upstream avoids counting them by
+			// removing their finalizers in the sync that deletes them; a
+			// sync that loses that race (a stale cache, a conflict) would
+			// otherwise see them terminating and count them as failed.
+			failed = false
+		}
 		if !(job.DeletionTimestamp != nil || finishing || p.Status.Phase == corev1.PodSucceeded || failed) {
 			continue
 		}
