@@ -156,7 +156,7 @@ func (s *store) NodeMetrics(node *corev1.Node) (metricsv1beta1.NodeMetrics, bool
 	}
 	rl, window, err := usage(*n.last, *n.prev)
 	if err != nil {
-		klog.Background().Error(err, "Skipping node usage metric", "node", klog.KObj(node))
+		klog.Background().V(1).Info("Skipping node usage metric", "node", klog.KObj(node), "err", err)
 		return metricsv1beta1.NodeMetrics{}, false
 	}
 	return metricsv1beta1.NodeMetrics{
@@ -197,7 +197,7 @@ func (s *store) PodMetrics(pod *corev1.Pod) (metricsv1beta1.PodMetrics, bool) {
 		last := p.last[name]
 		rl, window, err := usage(last, p.prev[name])
 		if err != nil {
-			klog.Background().Error(err, "Skipping container usage metric", "pod", klog.KObj(pod), "container", name)
+			klog.Background().V(1).Info("Skipping container usage metric", "pod", klog.KObj(pod), "container", name, "err", err)
 			continue
 		}
 		out.Containers = append(out.Containers, metricsv1beta1.ContainerMetrics{Name: name, Usage: rl})

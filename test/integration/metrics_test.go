@@ -373,6 +373,19 @@ func TestResourceMetrics(t *testing.T) {
 			{"web", "app", "500m", "100Mi"},
 			{"web", "sidecar", "100m", "20Mi"},
 		})
+		// metrics-server's table columns, a pod's usage summed.
+		wantTable(t, kubectl("get", "nodes.metrics.k8s.io"), [][]string{
+			{"NAME", "CPU", "MEMORY", "WINDOW"},
+			{node.Name, "2", "1Gi", "1s"},
+		})
+		wantTable(t, kubectl("get", "podmetrics", "-n", ns, "web"), [][]string{
+			{"NAME", "CPU", "MEMORY", "WINDOW"},
+			{"web", "600m", "120Mi", "1s"},
+		})
+		// The OpenAPI documents describe the types.
+		if out := kubectl("explain", "podmetrics.containers.usage"); !strings.Contains(out, "PodMetrics") || !strings.Contains(out, "memory working set") {
+			t.Errorf("kubectl explain podmetrics.containers.usage:\n%s", out)
+		}
 	})
 }
 

@@ -50,7 +50,9 @@ func Storage(c Config) map[string]rest.Storage {
 	}
 }
 
-// NodeREST serves NodeMetrics.
+// NodeREST serves NodeMetrics. As metrics-server's, both resources publish
+// no singular name, so that kubectl derives "nodemetrics" and "podmetrics"
+// from the kinds (`kubectl get podmetrics`).
 type NodeREST struct {
 	nodes   corelisters.NodeLister
 	metrics Source
@@ -130,7 +132,7 @@ func (r *PodREST) NewList() runtime.Object { return &metricsv1beta1.PodMetricsLi
 func (r *PodREST) Destroy()                {}
 func (r *PodREST) NamespaceScoped() bool   { return true }
 func (r *PodREST) Kind() string            { return "PodMetrics" }
-func (r *PodREST) GetSingularName() string { return "pod" }
+func (r *PodREST) GetSingularName() string { return "" }
 
 // Get returns the pod's metrics; a pod the server does not know gives the
 // pod lister's NotFound, a pod without usage podmetrics' NotFound for
