@@ -1,6 +1,7 @@
 package resourcemetrics
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -70,5 +71,25 @@ func TestDecodeIncompleteAndInvalid(t *testing.T) {
 				t.Errorf("node = %+v, want present=%v", got.node, tt.wantNode)
 			}
 		})
+	}
+}
+
+// BenchmarkDecode decodes one kubelet's answer for 110 pods (the kubelet's
+// default maximum) of two containers each.
+func BenchmarkDecode(b *testing.B) {
+	var containers []container
+	for i := 0; i < 110; i++ {
+		for _, c := range []string{"app", "sidecar"} {
+			containers = append(containers, container{ref: fmt.Sprintf("ns-%d/pod-%d/%s", i%7, i, c), cpu: 12.5 + float64(i), memory: 1 << 24, start: time.Unix(1700000000, 0)})
+		}
+	}
+	text := metricsText(1700000000000, 1234.5, 1<<32, containers...)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := decode(strings.NewReader(text))
+		if err != nil || len(s.pods) != 110 {
+			b.Fatalf("decode: %d pods, %v", len(s.pods), err)
+		}
 	}
 }
