@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/skiff-dev/skiff/apiserver/conversion"
 	"github.com/skiff-dev/skiff/apiserver/defaults"
@@ -71,6 +72,7 @@ var GroupVersions = []schema.GroupVersion{
 	flowcontrolv1.SchemeGroupVersion,
 	resourcev1.SchemeGroupVersion,
 	storagemigrationv1.SchemeGroupVersion,
+	metricsv1beta1.SchemeGroupVersion,
 }
 
 // internalOverrides are internal kinds whose Go type is another group's:
@@ -104,6 +106,7 @@ func init() {
 		flowcontrolv1.AddToScheme,
 		resourcev1.AddToScheme,
 		storagemigrationv1.AddToScheme,
+		metricsv1beta1.AddToScheme,
 	} {
 		utilruntime.Must(add(Scheme))
 	}
@@ -126,7 +129,7 @@ func init() {
 }
 
 // addInternal registers the API types of the external version gv (those
-// defined in its k8s.io/api package, not the meta types every version
+// defined in its k8s.io/api or k8s.io/metrics package, not the meta types every version
 // carries) as gv.Group's __internal version too, unless the group already
 // has an internal kind of that name: a group's preferred version, listed
 // first, gives the internal type of the kinds several versions share
@@ -139,7 +142,7 @@ func addInternal(s *runtime.Scheme, gv schema.GroupVersion) error {
 		return fmt.Errorf("no types registered for %s", gv)
 	}
 	for kind, t := range known {
-		if !strings.HasPrefix(t.PkgPath(), "k8s.io/api/") || s.Recognizes(internal.WithKind(kind)) {
+		if !apiPackage(t.PkgPath()) || s.Recognizes(internal.WithKind(kind)) {
 			continue
 		}
 		obj, ok := reflect.New(t).Interface().(runtime.Object)
@@ -149,4 +152,10 @@ func addInternal(s *runtime.Scheme, gv schema.GroupVersion) error {
 		s.AddKnownTypeWithName(internal.WithKind(kind), obj)
 	}
 	return nil
+}
+
+// apiPackage tells the packages of API types (k8s.io/api, and k8s.io/metrics
+// for metrics.k8s.io) from those of the meta types.
+func apiPackage(path string) bool {
+	return strings.HasPrefix(path, "k8s.io/api/") || strings.HasPrefix(path, "k8s.io/metrics/")
 }

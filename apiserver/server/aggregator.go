@@ -48,6 +48,8 @@ var builtinPriorities = map[schema.GroupVersion]apiServicePriority{
 	{Group: "flowcontrol.apiserver.k8s.io", Version: "v1"}: {16100, 21},
 	{Group: "resource.k8s.io", Version: "v1"}:              {15900, 15},
 	{Group: "storagemigration.k8s.io", Version: "v1"}:      {15800, 15},
+	// Served in-process; metrics-server's APIService has these priorities.
+	{Group: "metrics.k8s.io", Version: "v1beta1"}: {100, 100},
 }
 
 // newAggregator puts kube-aggregator in front of delegate and keeps an

@@ -18,7 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/skiff-dev/skiff/apiserver/bootstrap/flowcontrol"
 	"github.com/skiff-dev/skiff/apiserver/bootstrap/kubernetesservice"
@@ -27,6 +29,8 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/registry/builtin"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/kubeletproxy"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/service"
+	"github.com/skiff-dev/skiff/apiserver/registry/metrics"
+	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
 	"github.com/skiff-dev/skiff/apiserver/scheme"
 )
 
@@ -55,6 +59,10 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 		return nil, err
 	}
 	kubelet.Authorizer = deps.authz.authorizer
+	resourceMetrics, scraper, err := newResourceMetrics(completed, o, deps, kubelet)
+	if err != nil {
+		return nil, err
+	}
 	groups := builtin.Groups(builtin.Config{
 		Services:      services,
 		Storage:       o.Etcd.StorageConfig,
@@ -69,6 +77,7 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 		RBAC:          deps.authz.rbacChecks(),
 
 		ServiceAccountToken: deps.authn.tokenREST,
+		ResourceMetrics:     resourceMetrics,
 	})
 	enabled := func(gvr schema.GroupVersionResource) bool {
 		return completed.MergedResourceConfig.ResourceEnabled(gvr)
@@ -146,7 +155,52 @@ func newBuiltinServer(c *genericapiserver.RecommendedConfig, o *Options, deps *d
 	if err := addRBACBootstrapHook(s, deps); err != nil {
 		return nil, err
 	}
+	if scraper != nil {
+		if err := addScraperHook(s, deps, scraper); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// newResourceMetrics builds the scraper behind metrics.k8s.io and the
+// group's storage config, unless --runtime-config turns the group off.
+func newResourceMetrics(c genericapiserver.CompletedConfig, o *Options, deps *dependencies, kubelet kubeletproxy.Config) (metrics.Config, *resourcemetrics.Scraper, error) {
+	if !c.MergedResourceConfig.AnyResourceForGroupEnabled(metricsv1beta1.GroupName) {
+		return metrics.Config{}, nil, nil
+	}
+	// Asked for now, so that the factory starts them with the others.
+	nodes := deps.informers.Core().V1().Nodes()
+	pods := deps.informers.Core().V1().Pods()
+	nodes.Informer()
+	pods.Informer()
+	scraper, err := resourcemetrics.New(resourcemetrics.Config{
+		Nodes:      nodes.Lister(),
+		Kubelets:   kubeletproxy.NewClient(kubelet),
+		Resolution: o.MetricResolution,
+	})
+	if err != nil {
+		return metrics.Config{}, nil, fmt.Errorf("--metric-resolution: %w", err)
+	}
+	return metrics.Config{Nodes: nodes.Lister(), Pods: pods.Lister(), Metrics: scraper}, scraper, nil
+}
+
+// addScraperHook starts the resource metrics scraper once the node and pod
+// informers have synced; it runs until the server stops.
+func addScraperHook(s *genericapiserver.GenericAPIServer, deps *dependencies, scraper *resourcemetrics.Scraper) error {
+	synced := []cache.InformerSynced{
+		deps.informers.Core().V1().Nodes().Informer().HasSynced,
+		deps.informers.Core().V1().Pods().Informer().HasSynced,
+	}
+	return s.AddPostStartHook("skiff-resource-metrics-scraper", func(hc genericapiserver.PostStartHookContext) error {
+		go func() {
+			if !cache.WaitForCacheSync(hc.Done(), synced...) {
+				return
+			}
+			scraper.Start(hc)
+		}()
+		return nil
+	})
 }
 
 // ensureNamespaces creates the namespaces that must exist, retrying until

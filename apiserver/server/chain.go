@@ -15,6 +15,7 @@ import (
 	apiextensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
@@ -36,6 +37,7 @@ import (
 	aggregatorscheme "k8s.io/kube-aggregator/pkg/apiserver/scheme"
 	aggregatoropenapi "k8s.io/kube-aggregator/pkg/generated/openapi"
 	"k8s.io/kube-openapi/pkg/common"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	generatedopenapi "github.com/skiff-dev/skiff/apiserver/generated/openapi"
 	"github.com/skiff-dev/skiff/apiserver/scheme"
@@ -53,6 +55,14 @@ var specialResourcePrefixes = map[schema.GroupResource]string{
 	{Group: "extensions", Resource: "ingresses"}:        "ingress",
 	{Group: "networking.k8s.io", Resource: "ingresses"}: "ingress",
 }
+
+// metricsScheme holds only metrics.k8s.io's external types, for the OpenAPI
+// namer: client-go's scheme does not have them.
+var metricsScheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(metricsv1beta1.AddToScheme(s))
+	return s
+}()
 
 // buildChain assembles kube-aggregator → built-in groups →
 // apiextensions-apiserver → 404, as kube-apiserver's CreateServerChain does.
@@ -146,7 +156,7 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 		maps.Copy(out, aggregatoropenapi.GetOpenAPIDefinitions(ref))
 		return out
 	}
-	namer := openapinamer.NewDefinitionNamer(clientgoscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme)
+	namer := openapinamer.NewDefinitionNamer(clientgoscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme, metricsScheme)
 	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(defs, namer)
 	c.OpenAPIConfig.Info.Title = "Kubernetes"
 	c.OpenAPIConfig.Info.Version = version.GitVersion()

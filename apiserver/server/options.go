@@ -19,6 +19,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"github.com/skiff-dev/skiff/apiserver/admission"
+	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
 )
 
 // Options are the API server's command-line options: kube-apiserver's flag
@@ -81,6 +82,9 @@ type Options struct {
 	KubeletClientKey             string
 	KubeletPreferredAddressTypes []string
 	KubeletTimeout               time.Duration
+	// MetricResolution is how often the in-process metrics-server scrapes
+	// kubelets for metrics.k8s.io (metrics-server's --metric-resolution).
+	MetricResolution time.Duration
 }
 
 // AuthenticationOptions are kube-apiserver's authentication flags.
@@ -150,6 +154,7 @@ func NewOptions() *Options {
 		EndpointReconcilerType:       "lease",
 		KubeletPreferredAddressTypes: []string{"Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"},
 		KubeletTimeout:               5 * time.Second,
+		MetricResolution:             resourcemetrics.DefaultResolution,
 	}
 	o.SecureServing.BindPort = 6443
 	// Unlike kube-apiserver (false), Skiff stops within seconds with watches
@@ -189,6 +194,8 @@ func (o *Options) AddFlags(fss *cliflag.NamedFlagSets, withDataDir bool) {
 	o.addAuthenticationFlags(fss.FlagSet("authentication"))
 	o.addAuthorizationFlags(fss.FlagSet("authorization"))
 	o.addKubeFlags(fss.FlagSet("kube-apiserver"))
+	fss.FlagSet("metrics").DurationVar(&o.MetricResolution, "metric-resolution", o.MetricResolution,
+		"The interval at which kubelets' resource metrics are scraped for metrics.k8s.io (as metrics-server's flag).")
 }
 
 func (o *Options) addAuthenticationFlags(fs *pflag.FlagSet) {
@@ -328,6 +335,9 @@ func (o *Options) Validate() []error {
 		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
 			errs = append(errs, fmt.Errorf("--service-cluster-ip-range: %q is not a CIDR: %w", cidr, err))
 		}
+	}
+	if o.MetricResolution <= 0 {
+		errs = append(errs, fmt.Errorf("--metric-resolution must be positive, not %s", o.MetricResolution))
 	}
 	if o.APIServerCount <= 0 {
 		errs = append(errs, fmt.Errorf("--apiserver-count must be positive, not %d", o.APIServerCount))

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/skiff-dev/skiff/apiserver/certs"
 )
@@ -223,6 +224,31 @@ func TestKubeletEndToEnd(t *testing.T) {
 		out := e.mustKubectl(t, "", "get", "pod", "web", "-o", "wide")
 		if !regexp.MustCompile(`(?m)^web\s+1/1\s+Running\s+0\s+\S+\s+10\.246\.77\.\d+\s+e2e-node`).MatchString(out) {
 			t.Errorf("kubectl get -o wide:\n%s", out)
+		}
+	})
+	t.Run("top", func(t *testing.T) {
+		// The API server's scraper needs two samples of the kubelet's
+		// /metrics/resource, --metric-resolution (15s) apart.
+		var out string
+		pollE2E(t, 90*time.Second, "kubectl top pod web", func(ctx context.Context) (bool, error) {
+			var err error
+			out, err = e.kubectl("", "top", "pod", "web")
+			return err == nil, nil
+		})
+		// A busybox httpd's working set may print as 0Mi: the API has bytes.
+		if !regexp.MustCompile(`(?m)^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*\n^web\s+\d+m\s+\d+Mi\s*$`).MatchString(out) {
+			t.Errorf("kubectl top pod web:\n%s", out)
+		}
+		pm, err := metricsclient.NewForConfigOrDie(e.api.config(t)).MetricsV1beta1().PodMetricses("default").Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pm.Containers) != 1 || pm.Containers[0].Usage.Memory().IsZero() || pm.Window.Duration <= 0 {
+			t.Errorf("web's PodMetrics = %+v", pm)
+		}
+		out = e.mustKubectl(t, "", "top", "node")
+		if !regexp.MustCompile(`(?m)^NAME\s+CPU\(cores\)\s+CPU\(%\)\s+MEMORY\(bytes\)\s+MEMORY\(%\)\s*\n^e2e-node\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%\s*$`).MatchString(out) {
+			t.Errorf("kubectl top node:\n%s", out)
 		}
 	})
 	for name, kubectl := range kubectls() {

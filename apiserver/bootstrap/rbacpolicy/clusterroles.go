@@ -191,6 +191,12 @@ func defaultClusterRoles() []rbacv1.ClusterRole {
 			allow("list", "watch").groups(discoveryGroup).resources("endpointslices").build(),
 		),
 		clusterRole("system:kube-scheduler", nil, kubeSchedulerRules()...),
+		// Reading metrics.k8s.io, which Skiff serves in-process: the role
+		// metrics-server's manifests install, aggregated into admin, edit and
+		// view as theirs is.
+		clusterRole("system:aggregated-metrics-reader", map[string]string{
+			aggregateToAdminLabel: "true", aggregateToEditLabel: "true", aggregateToViewLabel: "true",
+		}, allow("get", "list", "watch").groups(resourceMetricsGroup).resources("pods", "nodes").build()),
 	}
 }
 

@@ -51,6 +51,7 @@ func TestRequiredObjects(t *testing.T) {
 			"system:node", "system:node-proxier", "system:node-bootstrapper", "system:node-problem-detector",
 			"system:kube-scheduler", "system:kube-controller-manager", "system:volume-scheduler", "system:kube-dns",
 			"system:heapster", "system:persistent-volume-provisioner", "system:kubelet-api-admin",
+			"system:aggregated-metrics-reader",
 			"system:certificates.k8s.io:certificatesigningrequests:nodeclient",
 			"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
 			"system:certificates.k8s.io:legacy-unknown-approver",
@@ -240,10 +241,11 @@ func TestAggregatedRolesOfPolicy(t *testing.T) {
 		selector string
 		rules    []rbacv1.PolicyRule
 	}{
-		{name: "view", selector: "rbac.authorization.k8s.io/aggregate-to-view", rules: union("system:aggregate-to-view")},
-		// Selected roles are taken by name: "system:aggregate-to-edit" < "view".
-		{name: "edit", selector: "rbac.authorization.k8s.io/aggregate-to-edit", rules: union("system:aggregate-to-edit", "view")},
-		{name: "admin", selector: "rbac.authorization.k8s.io/aggregate-to-admin", rules: union("edit", "system:aggregate-to-admin")},
+		// Selected roles are taken by name: "system:aggregate-to-edit" <
+		// "system:aggregated-metrics-reader" < "view".
+		{name: "view", selector: "rbac.authorization.k8s.io/aggregate-to-view", rules: union("system:aggregate-to-view", "system:aggregated-metrics-reader")},
+		{name: "edit", selector: "rbac.authorization.k8s.io/aggregate-to-edit", rules: union("system:aggregate-to-edit", "system:aggregated-metrics-reader", "view")},
+		{name: "admin", selector: "rbac.authorization.k8s.io/aggregate-to-admin", rules: union("edit", "system:aggregate-to-admin", "system:aggregated-metrics-reader")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

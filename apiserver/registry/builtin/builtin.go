@@ -38,6 +38,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	"github.com/skiff-dev/skiff/apiserver/registry/admissionregistration"
@@ -55,6 +56,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	"github.com/skiff-dev/skiff/apiserver/registry/events"
 	"github.com/skiff-dev/skiff/apiserver/registry/flowcontrol"
+	"github.com/skiff-dev/skiff/apiserver/registry/metrics"
 	"github.com/skiff-dev/skiff/apiserver/registry/networking"
 	"github.com/skiff-dev/skiff/apiserver/registry/node"
 	"github.com/skiff-dev/skiff/apiserver/registry/policy"
@@ -89,6 +91,9 @@ type Config struct {
 	// Kubelet says how pods/log, exec, attach, portforward and the node,
 	// pod and service proxies reach kubelets.
 	Kubelet kubeletproxy.Config
+	// ResourceMetrics serves metrics.k8s.io; left empty, the group is not
+	// served.
+	ResourceMetrics metrics.Config
 }
 
 // Group is one API group version and its storage.
@@ -182,6 +187,7 @@ func Groups(c Config) []Group {
 		{GroupVersion: flowcontrolv1.SchemeGroupVersion, Resources: flowcontrol.Resources(c.Tables)},
 		{GroupVersion: resourcev1.SchemeGroupVersion, Resources: resource.Resources(c.Tables)},
 		{GroupVersion: storagemigrationv1.SchemeGroupVersion, Resources: storagemigration.Resources(c.Tables)},
+		{GroupVersion: metricsv1beta1.SchemeGroupVersion, Extra: metrics.Storage(c.ResourceMetrics)},
 	}
 }
 
