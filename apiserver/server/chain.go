@@ -167,6 +167,9 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 	// Storage: protobuf in etcd under kube's key layout.
 	resourceConfig := serverstorage.NewResourceConfig()
 	resourceConfig.EnableVersions(scheme.GroupVersions...)
+	if !o.ServeResourceMetrics {
+		resourceConfig.DisableVersions(metricsv1beta1.SchemeGroupVersion)
+	}
 	if err := o.APIEnablement.ApplyTo(&c.Config, resourceConfig, scheme.Scheme); err != nil {
 		return nil, nil, fmt.Errorf("--runtime-config: %w", err)
 	}

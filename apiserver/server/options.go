@@ -85,6 +85,10 @@ type Options struct {
 	// MetricResolution is how often the in-process metrics-server scrapes
 	// kubelets for metrics.k8s.io (metrics-server's --metric-resolution).
 	MetricResolution time.Duration
+	// ServeResourceMetrics enables metrics.k8s.io by default (Skiff's own
+	// servers). The kube-apiserver personality leaves it off, as upstream
+	// serves it only through metrics-server; --runtime-config overrides.
+	ServeResourceMetrics bool
 }
 
 // AuthenticationOptions are kube-apiserver's authentication flags.
@@ -155,6 +159,7 @@ func NewOptions() *Options {
 		KubeletPreferredAddressTypes: []string{"Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"},
 		KubeletTimeout:               5 * time.Second,
 		MetricResolution:             resourcemetrics.DefaultResolution,
+		ServeResourceMetrics:         true,
 	}
 	o.SecureServing.BindPort = 6443
 	// Unlike kube-apiserver (false), Skiff stops within seconds with watches

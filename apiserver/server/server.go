@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/klog/v2"
@@ -149,6 +150,15 @@ func (s *Server) ensureCredentials() error {
 	for _, ip := range []net.IP{o.ServerRun.AdvertiseAddress, o.SecureServing.BindAddress} {
 		if ip != nil && !ip.IsUnspecified() {
 			ips = append(ips, ip)
+		}
+	}
+	// The `kubernetes` Service's cluster IP, which pods dial, as
+	// kube-apiserver adds it to its self-signed certificate.
+	if first := strings.Split(o.ServiceClusterIPRange, ",")[0]; first != "" {
+		if _, cidr, err := netutils.ParseCIDRSloppy(strings.TrimSpace(first)); err == nil {
+			if ip, err := netutils.GetIndexedIP(cidr, 1); err == nil {
+				ips = append(ips, ip)
+			}
 		}
 	}
 	tls := &o.SecureServing.ServerCert.CertKey

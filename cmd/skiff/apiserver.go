@@ -42,6 +42,9 @@ func apiServerCommand(use, short string, selfContained bool) *cobra.Command {
 	// Skiff's own server takes bootstrap tokens (skiff token, skiff join);
 	// the kube-apiserver personality keeps upstream's default, off.
 	opts.Authentication.EnableBootstrapTokenAuth = selfContained
+	// metrics.k8s.io comes from metrics-server on upstream clusters: the
+	// drop-in kube-apiserver does not serve it unless --runtime-config asks.
+	opts.ServeResourceMetrics = selfContained
 	if selfContained {
 		// Kubelets reach only their own node's objects, as on kubeadm
 		// clusters; kube-apiserver's personality keeps its own default.
