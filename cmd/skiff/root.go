@@ -34,6 +34,9 @@ func newRootCommand() *cobra.Command {
 		newKubeletCommand(),
 		newTokenCommand(),
 		newImageCommand(),
+		newUpCommand(),
+		newDownCommand(),
+		newStatusCommand(),
 	)
 	return root
 }

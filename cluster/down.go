@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/cluster/daemon"
+	"github.com/skiff-dev/skiff/internal/cgroups"
+)
+
+// stopGrace is how long a daemon gets between SIGTERM and SIGKILL.
+const stopGrace = 10 * time.Second
+
+// Down removes everything the cluster made on the host: its daemons and
+// every process they started (containers included), mounts under its
+// directory, BPF pins, cgroups, network namespaces, veths and the bridge,
+// and, unless keepData, its directory. It carries on past failures and
+// reports them all.
+func (c *Cluster) Down(keepData bool) error {
+	var errs []error
+	mounts, err := cgroups.Mounts()
+	if err != nil {
+		return err
+	}
+	for i := len(c.nodes) - 1; i >= 0; i-- {
+		n := c.nodes[i]
+		comps := c.components(n)
+		for j := len(comps) - 1; j >= 0; j-- {
+			s, err := c.spec(mounts, n, comps[j])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := daemon.Stop(s, stopGrace); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := c.killNode(mounts, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := unmountUnder(c.dir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(filepath.Join(bpfRoot, c.cgroupRoot())); err != nil {
+		errs = append(errs, fmt.Errorf("remove BPF pins: %w", err))
+	}
+	if err := cgroups.Remove(mounts, c.cgroupRoot()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.net.Teardown(); err != nil {
+		errs = append(errs, err)
+	}
+	if !keepData {
+		if err := os.RemoveAll(c.dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", c.dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Leftovers lists what of the cluster is still on the host: processes,
+// mounts, BPF pins, cgroups and network objects. Empty after Down.
+func (c *Cluster) Leftovers() []string {
+	var left []string
+	mounts, _ := cgroups.Mounts()
+	for _, n := range c.nodes {
+		for _, comp := range c.components(n) {
+			if s, err := c.spec(mounts, n, comp); err == nil {
+				if pid, ok := daemon.Running(s); ok {
+					left = append(left, fmt.Sprintf("process %s (pid %d)", s.Name, pid))
+				}
+			}
+		}
+	}
+	if ms, _ := mountsUnder(c.dir); len(ms) > 0 {
+		for _, m := range ms {
+			left = append(left, "mount "+m)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(bpfRoot, c.cgroupRoot())); err == nil {
+		left = append(left, "bpf pins "+filepath.Join(bpfRoot, c.cgroupRoot()))
+	}
+	for _, d := range cgroups.Leftovers(mounts, c.cgroupRoot()) {
+		left = append(left, "cgroup "+d)
+	}
+	return append(left, c.net.Leftovers()...)
+}
+
+// mountsUnder lists the mount points at or below dir, deepest first.
+func mountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out, s.Err()
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v int
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unmountUnder detaches every mount at or below dir (volumes, container
+// root filesystems, pinned pod network namespaces), deepest first, until
+// none is left (a mount may be stacked).
+func unmountUnder(dir string) error {
+	for range 5 {
+		ms, err := mountsUnder(dir)
+		if err != nil {
+			return err
+		}
+		if len(ms) == 0 {
+			return nil
+		}
+		for _, m := range ms {
+			if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("unmount %s: %w", m, err)
+			}
+		}
+	}
+	ms, _ := mountsUnder(dir)
+	if len(ms) > 0 {
+		return fmt.Errorf("mounts left under %s: %v", dir, ms)
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+)
+
+// managedBy marks the objects Up maintains itself.
+const managedBy = "skiff.dev/up"
+
+// ensureClusterObjects makes what a cluster needs beyond the API server's
+// own bootstrap: the kube-dns Service with its endpoints on the
+// control-plane nodes' DNS servers, and the binding that lets nodes'
+// proxies read Services and EndpointSlices.
+func (c *Cluster) ensureClusterObjects(ctx context.Context, client kubernetes.Interface) error {
+	if err := c.ensureDNSService(ctx, client); err != nil {
+		return fmt.Errorf("kube-dns Service: %w", err)
+	}
+	// Each node's proxy runs with its node's credentials (kubeadm gives
+	// kube-proxy a service account instead, which needs a pod to hold it).
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "skiff:node-proxier", Labels: map[string]string{"app.kubernetes.io/managed-by": managedBy}},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-proxier"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:nodes"}},
+	}
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("node proxier binding: %w", err)
+	}
+	return nil
+}
+
+func (c *Cluster) ensureDNSService(ctx context.Context, client kubernetes.Interface) error {
+	ip, err := c.dnsIP()
+	if err != nil {
+		return err
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-dns", Namespace: metav1.NamespaceSystem, Labels: map[string]string{
+			"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS", "app.kubernetes.io/managed-by": managedBy,
+		}},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: ip.String(),
+			Ports: []corev1.ServicePort{
+				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(53)},
+				{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(53)},
+				{Name: "metrics", Port: dnsMetricsPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(dnsMetricsPort)},
+			},
+		},
+	}
+	if _, err := client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	// The DNS servers run on the control-plane nodes, not in pods, so the
+	// Service has no selector and Up writes its EndpointSlice.
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-dns-skiff", Namespace: metav1.NamespaceSystem, Labels: map[string]string{
+			discoveryv1.LabelServiceName: "kube-dns", discoveryv1.LabelManagedBy: managedBy,
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	if ip.To4() == nil {
+		slice.AddressType = discoveryv1.AddressTypeIPv6
+	}
+	for _, n := range c.controlPlanes() {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
+			Addresses:  []string{n.ips[0].String()},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
+			NodeName:   ptr.To(n.name()),
+		})
+	}
+	for _, p := range svc.Spec.Ports {
+		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(p.TargetPort.IntVal), Protocol: ptr.To(p.Protocol)})
+	}
+	slices := client.DiscoveryV1().EndpointSlices(slice.Namespace)
+	old, err := slices.Get(ctx, slice.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = slices.Create(ctx, slice, metav1.CreateOptions{})
+		return err
+	case err != nil:
+		return err
+	}
+	slice.ResourceVersion = old.ResourceVersion
+	_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
+	return err
+}
+
+// waitDNS waits until every control-plane node's DNS server answers the
+// kubernetes Service's name with its cluster IP.
+func (c *Cluster) waitDNS(ctx context.Context) error {
+	name := "kubernetes.default.svc." + c.cfg.Networking.ClusterDomain + "."
+	for _, n := range c.controlPlanes() {
+		server := net.JoinHostPort(n.ips[0].String(), "53")
+		var last error
+		err := c.poll(ctx, func(ctx context.Context) (bool, error) {
+			m := new(dns.Msg)
+			m.SetQuestion(name, dns.TypeA)
+			cl := &dns.Client{Timeout: time.Second}
+			r, _, err := cl.ExchangeContext(ctx, m, server)
+			switch {
+			case err != nil:
+				last = err
+			case r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0:
+				last = fmt.Errorf("answer %s with %d records", dns.RcodeToString[r.Rcode], len(r.Answer))
+			default:
+				return true, nil
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("cluster DNS at %s does not answer %s (%v): see %s", server, name, last, n.path("logs", componentDNS+".log"))
+		}
+	}
+	return nil
+}
+
+func clientcmdapiNewConfig() *clientcmdapi.Config { return clientcmdapi.NewConfig() }
+
+// embed replaces the file references of the named cluster and user with
+// their contents.
+func embed(cfg *clientcmdapi.Config, name string) error {
+	if cl := cfg.Clusters[name]; cl != nil && cl.CertificateAuthority != "" {
+		data, err := readAll(cl.CertificateAuthority)
+		if err != nil {
+			return err
+		}
+		cl.CertificateAuthorityData, cl.CertificateAuthority = data, ""
+	}
+	if u := cfg.AuthInfos[name]; u != nil {
+		if u.ClientCertificate != "" {
+			data, err := readAll(u.ClientCertificate)
+			if err != nil {
+				return err
+			}
+			u.ClientCertificateData, u.ClientCertificate = data, ""
+		}
+		if u.ClientKey != "" {
+			data, err := readAll(u.ClientKey)
+			if err != nil {
+				return err
+			}
+			u.ClientKeyData, u.ClientKey = data, ""
+		}
+	}
+	return nil
+}
