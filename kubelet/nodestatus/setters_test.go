@@ -120,6 +120,11 @@ func TestAddresses(t *testing.T) {
 			if !tt.wantErr && !equalAddrs(node.Status.Addresses, tt.want) {
 				t.Errorf("addresses = %+v, want %+v", node.Status.Addresses, tt.want)
 			}
+			// Addresses reports what was last set (the serving
+			// certificate's SANs), nothing after a failure.
+			if got := r.Addresses(); !tt.wantErr && !equalAddrs(got, tt.want) || tt.wantErr && got != nil {
+				t.Errorf("Addresses() = %+v after setAddresses", got)
+			}
 		})
 	}
 }
