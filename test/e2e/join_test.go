@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +31,7 @@ import (
 	"github.com/skiff-dev/skiff/cluster/bootstrap"
 	"github.com/skiff-dev/skiff/cluster/hostnet"
 	"github.com/skiff-dev/skiff/internal/netns"
+	"github.com/skiff-dev/skiff/kubelet/network"
 )
 
 // The join test's node network: a test-only subnet, the control plane on
@@ -68,6 +70,7 @@ func startInNetNS(t *testing.T, nsPath string, args ...string) *process {
 type joinCluster struct {
 	api       *apiServer
 	client    kubernetes.Interface
+	hn        *hostnet.Network
 	node      *hostnet.Node
 	cgroup    string // the node's cgroup, relative to each hierarchy
 	joinLine  []string
@@ -126,6 +129,7 @@ func startJoinCluster(t *testing.T) *joinCluster {
 		}
 		return append(left, processesMentioning(fmt.Sprintf("skj%d", pid))...)
 	}
+	c.hn = hn
 	if err := hn.EnsureBridge(); err != nil {
 		t.Fatal(err)
 	}
@@ -232,13 +236,46 @@ func processesMentioning(s string) []string {
 	return out
 }
 
-// joinArgs is the printed join command with a node's own flags.
+// joinArgs is the printed join command with the first node's own flags.
 func (c *joinCluster) joinArgs(dataDir string, extra ...string) []string {
 	args := append([]string{}, c.joinLine[1:]...)
 	args = append(args, "--node-name", joinNode, "--data-dir", dataDir, "--node-ip", c.node.IPs[0].String(),
 		"--cgroup-root", c.cgroup+"/kubepods", "--bridge-name", "skj0", "--pod-network-routes", "auto",
 		"--proxy-bpf-pin-dir", c.pinDir, "--proxy-cgroup-path", c.proxyCg, "--resolv-conf", "")
 	return append(args, extra...)
+}
+
+// waitNodeReady waits until the Node is Ready while p runs.
+func (c *joinCluster) waitNodeReady(t *testing.T, name string, p *process) {
+	t.Helper()
+	pollE2E(t, 60*time.Second, name+" Ready", func(ctx context.Context) (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("skiff join exited: %v\n%s", p.err, tail(p.out.String(), 40))
+		}
+		n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				return cond.Status == corev1.ConditionTrue, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// podRoutes are the routes the kubelet's router owns in a node namespace.
+func podRoutes(t *testing.T, nsPath string) []netlink.Route {
+	t.Helper()
+	var routes []netlink.Route
+	if err := netns.Do(nsPath, func() (err error) {
+		routes, err = netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Protocol: network.RouteProtocol}, netlink.RT_FILTER_PROTOCOL)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return routes
 }
 
 // TestJoin joins a node in its own network namespace with the printed
@@ -322,21 +359,7 @@ func TestJoin(t *testing.T) {
 		join.stop(t)
 	})
 
-	pollE2E(t, 60*time.Second, "joined node Ready", func(ctx context.Context) (bool, error) {
-		if join.exited() {
-			return false, fmt.Errorf("skiff join exited: %v\n%s", join.err, tail(join.out.String(), 40))
-		}
-		n, err := c.client.CoreV1().Nodes().Get(ctx, joinNode, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady {
-				return cond.Status == corev1.ConditionTrue, nil
-			}
-		}
-		return false, nil
-	})
+	c.waitNodeReady(t, joinNode, join)
 
 	t.Run("client certificate from an approved CSR", func(t *testing.T) {
 		kc, err := clientcmd.LoadFromFile(filepath.Join(dataDir, "kubelet.kubeconfig"))
@@ -417,6 +440,104 @@ spec:
 		leaf := parseCertFile(t, filepath.Join(dataDir, "pki", "kubelet-server-current.pem"))
 		if leaf.Issuer.CommonName != "skiff-ca" || len(leaf.IPAddresses) != 1 || !leaf.IPAddresses[0].Equal(c.node.IPs[0]) {
 			t.Errorf("serving certificate from %s for %v", leaf.Issuer.CommonName, leaf.IPAddresses)
+		}
+	})
+	t.Run("pods of a second node are reached through the routes", func(t *testing.T) {
+		const node2, web = "join-node-2", "web2"
+		n2, err := c.hn.EnsureNode(1, node2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dataDir2, err := os.MkdirTemp("", fmt.Sprintf("skj%d-", os.Getpid()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dataDir2) })
+		args := append([]string{}, c.joinLine[1:]...)
+		args = append(args, "--node-name", node2, "--data-dir", dataDir2, "--node-ip", n2.IPs[0].String(),
+			"--cgroup-root", c.cgroup+"/n2/kubepods", "--bridge-name", "skj0", "--pod-network-routes", "auto",
+			"--proxy=false", "--resolv-conf", "")
+		join2 := startInNetNS(t, n2.NetNS, args...)
+		// Its pod goes while it runs, then the node itself.
+		stopped := false
+		stop := func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			_ = c.client.CoreV1().Pods("default").Delete(ctx, web, metav1.DeleteOptions{})
+			pollE2E(t, 30*time.Second, web+" deleted", func(ctx context.Context) (bool, error) {
+				_, err := c.client.CoreV1().Pods("default").Get(ctx, web, metav1.GetOptions{})
+				return err != nil, nil
+			})
+			join2.stop(t)
+			if err := c.client.CoreV1().Nodes().Delete(ctx, node2, metav1.DeleteOptions{}); err != nil {
+				t.Errorf("delete node %s: %v", node2, err)
+			}
+		}
+		t.Cleanup(stop)
+		c.waitNodeReady(t, node2, join2)
+		if out, err := exec.Command(skiffBinary, "image", "build-busybox", "--data-dir", dataDir2).CombinedOutput(); err != nil {
+			t.Fatalf("skiff image build-busybox: %v\n%s", err, out)
+		}
+		run := kubectlRunner([]string{skiffBinary, "kubectl"}, c.api.kubeconfig())
+		pod := `apiVersion: v1
+kind: Pod
+metadata:
+  name: ` + web + `
+spec:
+  nodeName: ` + node2 + `
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: skiff.dev/busybox:static
+    command: ["sh", "-c", "mkdir -p /www && echo served-by-` + node2 + ` > /www/index.html && exec httpd -f -p 8080 -h /www"]
+`
+		if out, err := run(pod, "apply", "-f", "-"); err != nil {
+			t.Fatalf("kubectl apply: %v\n%s", err, out)
+		}
+		if out, err := run("", "wait", "--for=condition=Ready", "pod/"+web, "--timeout=40s"); err != nil {
+			t.Fatalf("kubectl wait: %v\n%s\n%s", err, out, tail(join2.out.String(), 30))
+		}
+		p, err := c.client.CoreV1().Pods("default").Get(ctx, web, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.client.CoreV1().Nodes().Get(ctx, node2, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first node routes node-2's podCIDR via node-2's IP (both on
+		// the bridge's subnet: host-gw).
+		pollE2E(t, 20*time.Second, "route to "+node2+"'s pods on "+joinNode, func(context.Context) (bool, error) {
+			routes := podRoutes(t, c.node.NetNS)
+			for _, r := range routes {
+				if r.Dst != nil && r.Dst.String() == n.Spec.PodCIDR && r.Gw.Equal(n2.IPs[0]) {
+					return true, nil
+				}
+			}
+			return false, fmt.Errorf("routes %v", routes)
+		})
+		// A pod of the first node reaches it (busybox wget: no -T, see
+		// notes/containerd.md).
+		url := "http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/index.html"
+		pollE2E(t, 20*time.Second, "hello on "+joinNode+" fetches "+url, func(context.Context) (bool, error) {
+			out, err := run("", "exec", "hello", "--", "wget", "-qO-", url)
+			if err != nil || strings.TrimSpace(out) != "served-by-"+node2 {
+				return false, fmt.Errorf("%v: %q", err, out)
+			}
+			return true, nil
+		})
+		// The node leaves: its route goes.
+		stop()
+		pollE2E(t, 20*time.Second, "route to "+node2+"'s pods removed", func(context.Context) (bool, error) {
+			if routes := podRoutes(t, c.node.NetNS); len(routes) > 0 {
+				return false, fmt.Errorf("routes %v", routes)
+			}
+			return true, nil
+		})
+		if err := c.hn.RemoveNode(node2); err != nil {
+			t.Errorf("remove %s's namespace: %v", node2, err)
 		}
 	})
 	t.Run("proxy runs with the node's credentials", func(t *testing.T) {
