@@ -31,6 +31,7 @@ import (
 	"github.com/skiff-dev/skiff/cluster/bootstrap"
 	"github.com/skiff-dev/skiff/cluster/hostnet"
 	"github.com/skiff-dev/skiff/internal/netns"
+	"github.com/skiff-dev/skiff/kubelet/certificate"
 	"github.com/skiff-dev/skiff/kubelet/network"
 )
 
@@ -538,6 +539,60 @@ spec:
 		})
 		if err := c.hn.RemoveNode(node2); err != nil {
 			t.Errorf("remove %s's namespace: %v", node2, err)
+		}
+	})
+	t.Run("skiff kubelet bootstraps with --bootstrap-kubeconfig", func(t *testing.T) {
+		// As `skiff up` starts node kubelets: no join, the flags alone.
+		const node3 = "join-node-3"
+		n3, err := c.hn.EnsureNode(2, node3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dataDir3, err := os.MkdirTemp("", fmt.Sprintf("skj%d-", os.Getpid()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dataDir3) })
+		caPEM, err := os.ReadFile(filepath.Join(c.api.dataDir, "pki", "ca.crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bootstrapKC := filepath.Join(dataDir3, "bootstrap.kubeconfig")
+		if err := certificate.WriteBootstrapKubeconfig(bootstrapKC, c.api.url, caPEM, c.joinLine[5]); err != nil {
+			t.Fatal(err)
+		}
+		kc, certDir := filepath.Join(dataDir3, "kubelet.kubeconfig"), filepath.Join(dataDir3, "certs")
+		kubelet := startInNetNS(t, n3.NetNS, "kubelet", "--bootstrap-kubeconfig", bootstrapKC, "--kubeconfig", kc, "--cert-dir", certDir,
+			"--rotate-certificates", "--rotate-server-certificates", "--node-name", node3, "--data-dir", filepath.Join(dataDir3, "data"),
+			"--node-ip", n3.IPs[0].String(), "--cgroup-root", c.cgroup+"/n3/kubepods", "--bridge-name", "skj0",
+			"--pod-network-routes", "auto", "--resolv-conf", "")
+		t.Cleanup(func() {
+			kubelet.stop(t)
+			if err := c.client.CoreV1().Nodes().Delete(ctx, node3, metav1.DeleteOptions{}); err != nil {
+				t.Errorf("delete node %s: %v", node3, err)
+			}
+			if err := c.hn.RemoveNode(node3); err != nil {
+				t.Errorf("remove %s's namespace: %v", node3, err)
+			}
+		})
+		c.waitNodeReady(t, node3, kubelet)
+		cfg, err := clientcmd.LoadFromFile(kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range cfg.AuthInfos {
+			if cert := parseCertFile(t, a.ClientCertificate); cert.Subject.CommonName != "system:node:"+node3 || filepath.Dir(a.ClientCertificate) != certDir {
+				t.Errorf("kubeconfig's certificate %s is for %s", a.ClientCertificate, cert.Subject.CommonName)
+			}
+		}
+		pollE2E(t, 20*time.Second, "serving certificate of "+node3, func(context.Context) (bool, error) {
+			if _, err := os.Stat(filepath.Join(certDir, "kubelet-server-current.pem")); err != nil {
+				return false, err
+			}
+			return true, nil
+		})
+		if csr := csrBy(t, c.client, certificatesv1.KubeletServingSignerName, "system:node:"+node3); !issued(csr) {
+			t.Errorf("serving CSR %s: %+v", csr.Name, csr.Status.Conditions)
 		}
 	})
 	t.Run("proxy runs with the node's credentials", func(t *testing.T) {
