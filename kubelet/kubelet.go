@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/kubelet/certificate"
 	"github.com/skiff-dev/skiff/kubelet/network"
 	"github.com/skiff-dev/skiff/kubelet/nodestatus"
 	"github.com/skiff-dev/skiff/kubelet/podworkers"
@@ -39,8 +40,30 @@ import (
 // RESTConfig are required.
 type Config struct {
 	// Kubeconfig is the path of the kubeconfig to reach the API server with.
+	// With BootstrapKubeconfig it is written by the TLS bootstrap.
 	Kubeconfig string
-	// RESTConfig is used instead of Kubeconfig when set (tests).
+	// BootstrapKubeconfig, when set, has the bootstrap token credentials
+	// with which the node gets its client certificate (a
+	// kube-apiserver-client-kubelet CSR) while Kubeconfig has no valid one;
+	// Kubeconfig is then written to use the certificate in CertDir.
+	BootstrapKubeconfig string
+	// CertDir holds the node's client and serving certificates (upstream's
+	// --cert-dir); empty means DataDir/pki.
+	CertDir string
+	// RotateCertificates renews the client certificate before it expires,
+	// with a CSR the controller manager approves as selfnodeclient.
+	RotateCertificates bool
+	// RotateServerCertificates gets the server's certificate from a
+	// kubernetes.io/kubelet-serving CSR (SANs: the node's addresses) and
+	// renews it, instead of a self-signed one. TLSCertFile is then unused.
+	RotateServerCertificates bool
+	// PodNetworkRoutes is how pods of other nodes are reached: "none" or
+	// empty (no routes are managed), "auto", "host-gw" or "vxlan" (see
+	// network.ParseRouteMode); routes go via the interface holding the
+	// node's InternalIP.
+	PodNetworkRoutes string
+	// RESTConfig is used instead of Kubeconfig when set (tests, and
+	// callers that share the node's credentials with a proxy).
 	RESTConfig *rest.Config
 	// NodeName is the Node object's name.
 	NodeName string
@@ -116,10 +139,16 @@ func New(cfg Config) (*Kubelet, error) {
 	if cfg.Kubeconfig == "" && cfg.RESTConfig == nil {
 		errs = append(errs, errors.New("a kubeconfig is required"))
 	}
+	if cfg.BootstrapKubeconfig != "" && cfg.Kubeconfig == "" {
+		errs = append(errs, errors.New("a kubeconfig path is required with a bootstrap kubeconfig: the bootstrap writes it"))
+	}
 	if cfg.PodCIDR != "" {
 		if _, _, err := net.ParseCIDR(cfg.PodCIDR); err != nil {
 			errs = append(errs, fmt.Errorf("invalid pod CIDR: %w", err))
 		}
+	}
+	if _, _, err := network.ParseRouteMode(cfg.PodNetworkRoutes); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("kubelet config: %w", errors.Join(errs...))
@@ -129,22 +158,53 @@ func New(cfg Config) (*Kubelet, error) {
 		return nil, fmt.Errorf("kubelet config: %w", err)
 	}
 	cfg.DataDir = dir
+	if cfg.CertDir == "" {
+		cfg.CertDir = filepath.Join(dir, "pki")
+	}
+	k := &Kubelet{cfg: cfg}
 	rc := cfg.RESTConfig
+	if rc == nil && (cfg.BootstrapKubeconfig != "" || cfg.RotateCertificates) {
+		// The credentials come at Start: bootstrapping waits for the
+		// CSR's approval.
+		return k, nil
+	}
 	if rc == nil {
 		if rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig); err != nil {
 			return nil, fmt.Errorf("load kubeconfig %s: %w", cfg.Kubeconfig, err)
 		}
 	}
-	rc = rest.CopyConfig(rc)
-	rc.UserAgent = "skiff-kubelet/" + cfg.NodeName
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("create client: %w", err)
+	if err := k.setClient(rc); err != nil {
+		return nil, err
 	}
-	return &Kubelet{cfg: cfg, client: client, restConfig: rc}, nil
+	return k, nil
 }
 
-// Client is the kubelet's API client.
+func (k *Kubelet) setClient(rc *rest.Config) error {
+	rc = rest.CopyConfig(rc)
+	rc.UserAgent = "skiff-kubelet/" + k.cfg.NodeName
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	k.client, k.restConfig = client, rc
+	return nil
+}
+
+// connect gets the node's credentials (TLS bootstrap, client certificate
+// rotation) and builds the client.
+func (k *Kubelet) connect(ctx context.Context) error {
+	rc, err := certificate.Connect(ctx, certificate.Config{
+		BootstrapKubeconfig: k.cfg.BootstrapKubeconfig, KubeconfigPath: k.cfg.Kubeconfig,
+		CertDir: k.cfg.CertDir, NodeName: k.cfg.NodeName,
+	}, k.cfg.RotateCertificates)
+	if err != nil {
+		return err
+	}
+	return k.setClient(rc)
+}
+
+// Client is the kubelet's API client; with a bootstrap kubeconfig or
+// certificate rotation it is nil until Start has the node's credentials.
 func (k *Kubelet) Client() kubernetes.Interface { return k.client }
 
 // Start runs the kubelet until ctx ends: it registers the node and keeps
@@ -159,6 +219,11 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	if err := os.MkdirAll(k.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	if k.client == nil {
+		if err := k.connect(ctx); err != nil {
+			return err
+		}
+	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(1)
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})
@@ -168,6 +233,7 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	reporter, err := nodestatus.New(nodestatus.Config{
 		Client: k.client, NodeName: k.cfg.NodeName, Addresses: k.cfg.NodeIPs, Labels: k.cfg.NodeLabels,
 		Reserved: k.cfg.KubeReserved, MaxPods: k.cfg.MaxPods, RootDir: k.cfg.DataDir, Recorder: recorder,
+		CgroupPath:            k.cgroupRoot(),
 		StatusUpdateFrequency: k.cfg.NodeStatusUpdateFrequency, KubeletPort: k.cfg.ServerPort,
 		RuntimeVersion: func(ctx context.Context) (string, error) {
 			rt := k.rt.Load()
@@ -230,9 +296,12 @@ func (k *Kubelet) Start(ctx context.Context) error {
 		probes = newProbeAdapter(m)
 	}
 	if k.cfg.ServerAddress != "" {
-		if err := k.startServer(ctx, rt, hostIPs); err != nil {
+		if err := k.startServer(ctx, rt, hostIPs, reporter.Addresses); err != nil {
 			return err
 		}
+	}
+	if err := k.startPeerRoutes(ctx, hostIPs); err != nil {
+		return err
 	}
 
 	workers, err := podworkers.New(podworkers.Config{
@@ -332,9 +401,49 @@ func (k *Kubelet) GetPodByName(namespace, name string) (*corev1.Pod, bool) {
 // kubelet's server: logs, exec).
 func (k *Kubelet) Runtime() *runtime.Runtime { return k.rt.Load() }
 
+// cgroupRoot is the pods' parent cgroup, whose limits (and its
+// ancestors') cap the node's capacity.
+func (k *Kubelet) cgroupRoot() string {
+	if k.cfg.CgroupRoot != "" {
+		return k.cfg.CgroupRoot
+	}
+	return runtime.DefaultCgroupRoot
+}
+
+// startPeerRoutes keeps, in the background until ctx ends, the routes to
+// other nodes' pod CIDRs when PodNetworkRoutes asks for them.
+func (k *Kubelet) startPeerRoutes(ctx context.Context, hostIPs []string) error {
+	mode, enabled, err := network.ParseRouteMode(k.cfg.PodNetworkRoutes)
+	if err != nil || !enabled {
+		return err
+	}
+	if len(hostIPs) == 0 {
+		return errors.New("pod network routes: the node has no InternalIP")
+	}
+	ifname, err := network.InterfaceWithIP(net.ParseIP(hostIPs[0]))
+	if err != nil {
+		return fmt.Errorf("pod network routes: %w", err)
+	}
+	router, err := network.NewRouter(network.RouterConfig{Interface: ifname, Mode: mode}, klog.FromContext(ctx).WithName("router"))
+	if err != nil {
+		return fmt.Errorf("pod network routes: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(k.client, 0)
+	nodes := factory.Core().V1().Nodes().Informer()
+	factory.Start(ctx.Done())
+	klog.FromContext(ctx).Info("Keeping routes to other nodes' pods", "mode", k.cfg.PodNetworkRoutes, "interface", ifname)
+	go func() {
+		defer factory.Shutdown()
+		if err := network.RunPeerRoutes(ctx, network.PeerRoutesConfig{NodeName: k.cfg.NodeName, Nodes: nodes, Syncer: router}); err != nil && ctx.Err() == nil {
+			klog.FromContext(ctx).Error(err, "Pod network routes stopped")
+		}
+	}()
+	return nil
+}
+
 // startServer starts the kubelet's HTTPS server in the background; it stops
-// with ctx.
-func (k *Kubelet) startServer(ctx context.Context, rt *runtime.Runtime, hostIPs []string) error {
+// with ctx. addresses are the node's, for a serving certificate from a CSR.
+func (k *Kubelet) startServer(ctx context.Context, rt *runtime.Runtime, hostIPs []string, addresses func() []corev1.NodeAddress) error {
 	caFile := k.cfg.ClientCAFile
 	if caFile == "" {
 		var err error
@@ -348,11 +457,27 @@ func (k *Kubelet) startServer(ctx context.Context, rt *runtime.Runtime, hostIPs 
 			ips = append(ips, p)
 		}
 	}
-	srv, err := kubeletserver.New(kubeletserver.Config{
+	scfg := kubeletserver.Config{
 		Addr: k.cfg.ServerAddress, TLSCertFile: k.cfg.TLSCertFile, TLSKeyFile: k.cfg.TLSKeyFile,
-		CertDir: filepath.Join(k.cfg.DataDir, "pki"), ServingIPs: ips, ClientCAFile: caFile,
+		CertDir: k.cfg.CertDir, ServingIPs: ips, ClientCAFile: caFile,
 		Client: k.client, NodeName: k.cfg.NodeName, Pods: k, Runtime: rt,
-	})
+	}
+	if k.cfg.RotateServerCertificates {
+		sm, err := certificate.NewServingManager(ctx, certificate.ServingConfig{
+			Client: k.restConfig, CertDir: k.cfg.CertDir, NodeName: k.cfg.NodeName, Addresses: addresses,
+		})
+		if err != nil {
+			return err
+		}
+		sm.Start()
+		go func() {
+			<-ctx.Done()
+			sm.Stop()
+		}()
+		scfg.TLSCertFile, scfg.TLSKeyFile = "", ""
+		scfg.GetCertificate = certificate.ServingTLSConfig(sm).GetCertificate
+	}
+	srv, err := kubeletserver.New(scfg)
 	if err != nil {
 		return fmt.Errorf("kubelet server: %w", err)
 	}
@@ -367,17 +492,26 @@ func (k *Kubelet) startServer(ctx context.Context, rt *runtime.Runtime, hostIPs 
 // writeClusterCA writes the CA the kubelet's kubeconfig trusts into the
 // data dir, for the server to verify the API server's client certificate.
 func (k *Kubelet) writeClusterCA() (string, error) {
-	data := k.restConfig.CAData
-	if len(data) == 0 && k.restConfig.CAFile != "" {
+	rc := k.restConfig
+	if len(rc.CAData) == 0 && rc.CAFile == "" && k.cfg.Kubeconfig != "" {
+		// A rotating client config has its CA inside its transport.
+		fromFile, err := clientcmd.BuildConfigFromFlags("", k.cfg.Kubeconfig)
+		if err != nil {
+			return "", fmt.Errorf("read cluster CA: %w", err)
+		}
+		rc = fromFile
+	}
+	data := rc.CAData
+	if len(data) == 0 && rc.CAFile != "" {
 		var err error
-		if data, err = os.ReadFile(k.restConfig.CAFile); err != nil {
+		if data, err = os.ReadFile(rc.CAFile); err != nil {
 			return "", fmt.Errorf("read cluster CA: %w", err)
 		}
 	}
 	if len(data) == 0 {
 		return "", errors.New("kubelet server: no --client-ca-file and the kubeconfig names no CA")
 	}
-	path := filepath.Join(k.cfg.DataDir, "pki", "client-ca.crt")
+	path := filepath.Join(k.cfg.CertDir, "client-ca.crt")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", fmt.Errorf("kubelet server: %w", err)
 	}

@@ -33,6 +33,7 @@ func newRootCommand() *cobra.Command {
 		newDNSCommand(),
 		newKubeletCommand(),
 		newTokenCommand(),
+		newJoinCommand(),
 		newImageCommand(),
 		newUpCommand(),
 		newDownCommand(),

@@ -234,3 +234,11 @@ func certAndKey(cfg *rest.Config) ([]byte, []byte, error) {
 	}
 	return certPEM, keyPEM, nil
 }
+
+// HasValidKubeconfig reports whether path is a kubeconfig whose client
+// certificate is valid now: a node that joined before needs no bootstrap
+// token again.
+func HasValidKubeconfig(path string) bool {
+	ok, _ := validKubeconfig(path, time.Now())
+	return ok
+}

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,38 @@ import (
 // discoveryTimeout bounds one cluster-info request.
 const discoveryTimeout = 10 * time.Second
 
+// ErrNotSigned is in DiscoverCA's error when cluster-info has no signature
+// for the token: a token just created is signed a moment later by the
+// bootstrap signer, so a joining node waits for it as kubeadm does.
+var ErrNotSigned = errors.New("not signed for the token (yet)")
+
+// RetriableDiscoveryError reports whether DiscoverCA's err may pass by
+// itself: no connection, the server starting (cluster-info or its RBAC not
+// published yet, 5xx), or the token not signed yet. A signature that does
+// not match, or a bad token, is final.
+func RetriableDiscoveryError(err error) bool {
+	if errors.Is(err, ErrNotSigned) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		var fe *FinalDiscoveryError
+		return !errors.As(err, &fe)
+	}
+	return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err)
+}
+
+// FinalDiscoveryError is a discovery failure that retrying cannot mend.
+type FinalDiscoveryError struct{ msg string }
+
+func (e *FinalDiscoveryError) Error() string { return e.msg }
+
+func final(format string, args ...any) error {
+	return &FinalDiscoveryError{msg: fmt.Sprintf(format, args...)}
+}
+
 // DiscoverCA fetches the kube-public cluster-info ConfigMap from serverURL
 // anonymously, over TLS without verifying the server (its CA is what is
 // being discovered), checks the kubeconfig it publishes against the
@@ -30,7 +63,7 @@ const discoveryTimeout = 10 * time.Second
 func DiscoverCA(ctx context.Context, serverURL, token string) ([]byte, error) {
 	m := bootstraputil.BootstrapTokenRegexp.FindStringSubmatch(token)
 	if len(m) != 3 {
-		return nil, fmt.Errorf("the bootstrap token is not of the form %q", bootstrapapi.BootstrapTokenPattern)
+		return nil, final("the bootstrap token is not of the form %q", bootstrapapi.BootstrapTokenPattern)
 	}
 	id, secret := m[1], m[2]
 	client, err := kubernetes.NewForConfig(&rest.Config{
@@ -40,7 +73,7 @@ func DiscoverCA(ctx context.Context, serverURL, token string) ([]byte, error) {
 		UserAgent:       rest.DefaultKubernetesUserAgent() + " (bootstrap discovery)",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cluster CA discovery from %s: %w", serverURL, err)
+		return nil, final("cluster CA discovery from %s: %v", serverURL, err)
 	}
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
 	if err != nil {
@@ -51,23 +84,23 @@ func DiscoverCA(ctx context.Context, serverURL, token string) ([]byte, error) {
 	}
 	content, ok := cm.Data[bootstrapapi.KubeConfigKey]
 	if !ok {
-		return nil, fmt.Errorf("cluster CA discovery from %s: the %s ConfigMap has no %q key", serverURL, bootstrapapi.ConfigMapClusterInfo, bootstrapapi.KubeConfigKey)
+		return nil, final("cluster CA discovery from %s: the %s ConfigMap has no %q key", serverURL, bootstrapapi.ConfigMapClusterInfo, bootstrapapi.KubeConfigKey)
 	}
 	sig, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+id]
 	if !ok {
-		return nil, fmt.Errorf("cluster CA discovery from %s: the %s ConfigMap has no signature for token ID %q: the token is unknown to this cluster, has expired or is not for signing (create one with `skiff token create`)", serverURL, bootstrapapi.ConfigMapClusterInfo, id)
+		return nil, fmt.Errorf("cluster CA discovery from %s: the %s ConfigMap has no signature for token ID %q: the token is unknown to this cluster, has expired or is not for signing (create one with `skiff token create`): %w", serverURL, bootstrapapi.ConfigMapClusterInfo, id, ErrNotSigned)
 	}
 	if !bootstraptoken.DetachedSignatureIsValid(sig, content, id, secret) {
-		return nil, fmt.Errorf("cluster CA discovery from %s: the JWS signature of the %s ConfigMap does not match the token %s.<secret>: refusing to trust this API server (wrong token secret, or not the cluster you meant)", serverURL, bootstrapapi.ConfigMapClusterInfo, id)
+		return nil, final("cluster CA discovery from %s: the JWS signature of the %s ConfigMap does not match the token %s.<secret>: refusing to trust this API server (wrong token secret, or not the cluster you meant)", serverURL, bootstrapapi.ConfigMapClusterInfo, id)
 	}
 	cfg, err := clientcmd.Load([]byte(content))
 	if err != nil {
-		return nil, fmt.Errorf("cluster CA discovery from %s: the signed kubeconfig does not parse: %w", serverURL, err)
+		return nil, final("cluster CA discovery from %s: the signed kubeconfig does not parse: %v", serverURL, err)
 	}
 	for _, c := range cfg.Clusters {
 		if len(c.CertificateAuthorityData) > 0 {
 			return c.CertificateAuthorityData, nil
 		}
 	}
-	return nil, fmt.Errorf("cluster CA discovery from %s: the signed kubeconfig of %s has no certificate-authority-data", serverURL, bootstrapapi.ConfigMapClusterInfo)
+	return nil, final("cluster CA discovery from %s: the signed kubeconfig of %s has no certificate-authority-data", serverURL, bootstrapapi.ConfigMapClusterInfo)
 }

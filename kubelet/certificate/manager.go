@@ -35,7 +35,13 @@ func NewClientManager(ctx context.Context, c Config) (certificate.Manager, error
 		return nil, fmt.Errorf("kubelet client certificate manager: %w", err)
 	}
 	log := klog.FromContext(ctx).WithValues("node", c.NodeName)
-	store, err := certificate.NewFileStoreWithLogger(log.V(1), ClientPairName, c.CertDir, c.CertDir, "", "")
+	// A kubeconfig whose certificate and key are files elsewhere (not
+	// written by Bootstrap) seeds the store, as upstream's kubelet does.
+	var certFile, keyFile string
+	if cfg, err := loadKubeconfig(c.KubeconfigPath); err == nil && cfg.CertFile != "" && cfg.KeyFile != "" {
+		certFile, keyFile = cfg.CertFile, cfg.KeyFile
+	}
+	store, err := certificate.NewFileStoreWithLogger(log.V(1), ClientPairName, c.CertDir, c.CertDir, certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet client certificate store in %s: %w", c.CertDir, err)
 	}

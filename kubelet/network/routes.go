@@ -32,7 +32,35 @@ const (
 	RouteAuto RouteMode = ""
 	// RouteVXLAN always uses the VXLAN overlay.
 	RouteVXLAN RouteMode = "vxlan"
+	// RouteHostGW only routes via peers on a shared subnet; the pods of
+	// any other peer stay unreachable (and are logged).
+	RouteHostGW RouteMode = "host-gw"
 )
+
+// Pod-network route modes as --pod-network-routes names them.
+const (
+	RoutesNone   = "none"
+	RoutesAuto   = "auto"
+	RoutesHostGW = "host-gw"
+	RoutesVXLAN  = "vxlan"
+)
+
+// ParseRouteMode reads a --pod-network-routes value: none (or empty)
+// means no routes are managed (enabled is false); auto, host-gw and vxlan
+// are the Router's modes.
+func ParseRouteMode(s string) (mode RouteMode, enabled bool, err error) {
+	switch s {
+	case "", RoutesNone:
+		return RouteAuto, false, nil
+	case RoutesAuto:
+		return RouteAuto, true, nil
+	case RoutesHostGW:
+		return RouteHostGW, true, nil
+	case RoutesVXLAN:
+		return RouteVXLAN, true, nil
+	}
+	return RouteAuto, false, fmt.Errorf("unknown pod network route mode %q: want one of %s, %s, %s, %s", s, RoutesNone, RoutesAuto, RoutesHostGW, RoutesVXLAN)
+}
 
 // Peer is another node whose pods must be reachable.
 type Peer struct {
@@ -81,7 +109,7 @@ func NewRouter(cfg RouterConfig, log klog.Logger) (*Router, error) {
 	if cfg.VXLANID == 0 {
 		cfg.VXLANID = DefaultVXLANID
 	}
-	if cfg.Mode != RouteAuto && cfg.Mode != RouteVXLAN {
+	if cfg.Mode != RouteAuto && cfg.Mode != RouteVXLAN && cfg.Mode != RouteHostGW {
 		return nil, fmt.Errorf("router: unknown mode %q", cfg.Mode)
 	}
 	return &Router{cfg: cfg, log: log}, nil
@@ -124,8 +152,12 @@ func (r *Router) Sync(ownPodCIDRs []*net.IPNet, peers []Peer) error {
 				r.log.Info("Peer has no node IP of its pod CIDR's family: its pods are unreachable", "node", p.Name, "podCIDR", cidr)
 				continue
 			}
-			if r.cfg.Mode == RouteAuto && onLink(local, nodeIP) {
+			if r.cfg.Mode != RouteVXLAN && onLink(local, nodeIP) {
 				direct = append(direct, netlink.Route{LinkIndex: link.Attrs().Index, Dst: cidr, Gw: nodeIP, Protocol: RouteProtocol})
+				continue
+			}
+			if r.cfg.Mode == RouteHostGW {
+				r.log.Info("Peer is not on a subnet of this node and the mode is host-gw: its pods are unreachable", "node", p.Name, "nodeIP", nodeIP, "podCIDR", cidr)
 				continue
 			}
 			overlay = append(overlay, vxlanPeer{cidr, nodeIP})
@@ -315,4 +347,25 @@ func sameFamily(ips []net.IP, like net.IP) net.IP {
 		}
 	}
 	return nil
+}
+
+// InterfaceWithIP is the name of the interface that holds ip (the node's
+// --node-ip: the interface toward the other nodes).
+func InterfaceWithIP(ip net.IP) (string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return "", fmt.Errorf("list interfaces: %w", err)
+	}
+	for _, l := range links {
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if a.IP.Equal(ip) {
+				return l.Attrs().Name, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no interface has the node IP %s", ip)
 }

@@ -72,9 +72,9 @@ func (n routeNode) peer() Peer {
 }
 
 func TestRouterReachesOtherNodesPods(t *testing.T) {
-	for _, mode := range []RouteMode{RouteAuto, RouteVXLAN} {
+	for _, mode := range []RouteMode{RouteAuto, RouteVXLAN, RouteHostGW} {
 		t.Run("mode="+string(mode), func(t *testing.T) {
-			nodes := newRouteNodes(t, map[RouteMode]string{RouteAuto: "gw", RouteVXLAN: "vx"}[mode])
+			nodes := newRouteNodes(t, map[RouteMode]string{RouteAuto: "gw", RouteVXLAN: "vx", RouteHostGW: "hg"}[mode])
 			a, b := nodes[0], nodes[1]
 			sync := func(self, other routeNode, peers ...Peer) {
 				t.Helper()

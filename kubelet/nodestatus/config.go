@@ -57,9 +57,12 @@ type Config struct {
 	Reserved corev1.ResourceList
 	// MaxPods is the pods capacity.
 	MaxPods int
-	// CgroupPath, when set, is a cgroup v2 directory (absolute, or relative
-	// to /sys/fs/cgroup) whose cpu.max and memory.max, and its ancestors',
-	// bound the cpu and memory capacity measured from the host.
+	// CgroupPath, when set, is a cgroup (as --cgroup-root names it, or a
+	// directory under a hierarchy's mount point) whose limits, and its
+	// ancestors', bound the cpu and memory capacity measured from the host:
+	// cgroup v1 memory.limit_in_bytes and CFS quota, cgroup v2 memory.max
+	// and cpu.max. The kubelet passes its --cgroup-root, so a node that
+	// runs in a limited cgroup reports the limit as its capacity.
 	CgroupPath string
 	// RootDir is the directory whose filesystem size is the
 	// ephemeral-storage capacity (the kubelet's root dir); empty means "/".

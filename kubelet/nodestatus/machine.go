@@ -30,8 +30,8 @@ type machine struct {
 
 const cgroupRoot = "/sys/fs/cgroup"
 
-// readMachine measures the host, bounding cpu and memory by the cgroup at
-// cgroupPath (if any) and its ancestors.
+// readMachine measures the host, bounding cpu and memory by the limits of
+// the cgroup at cgroupPath (if any) and its ancestors.
 func readMachine(cgroupPath string) (*machine, error) {
 	m := &machine{
 		milliCPU:      int64(runtime.NumCPU()) * 1000,
@@ -48,10 +48,11 @@ func readMachine(cgroupPath string) (*machine, error) {
 	m.memoryBytes = mem
 	m.hugePages = hugePages()
 	if cgroupPath != "" {
-		cpu, mem, err := cgroupLimits(cgroupRoot, cgroupPath)
+		h, err := hostCgroupHierarchies()
 		if err != nil {
 			return nil, err
 		}
+		cpu, mem := cgroupLimits(h, cgroupPath)
 		if cpu > 0 && cpu < m.milliCPU {
 			m.milliCPU = cpu
 		}
@@ -109,37 +110,140 @@ func hugePages() map[corev1.ResourceName]resource.Quantity {
 	return out
 }
 
-// cgroupLimits returns the tightest cpu (millicores) and memory (bytes) limit
-// on the path from the cgroup up to the root; zero means unlimited.
-// The cgroup v2 hierarchy is mounted at root.
-func cgroupLimits(root, path string) (milliCPU, memory int64, err error) {
-	root = filepath.Clean(root)
-	if !strings.HasPrefix(filepath.Clean(path), root+"/") {
-		path = filepath.Join(root, path)
+// cgroupHierarchies are where the controllers that bound capacity are
+// mounted: the cgroup v1 memory and cpu hierarchies and the cgroup v2
+// tree (empty when absent).
+type cgroupHierarchies struct {
+	memoryV1, cpuV1, unified string
+}
+
+// hostCgroupHierarchies reads the mount points from /proc/self/mountinfo.
+func hostCgroupHierarchies() (cgroupHierarchies, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return cgroupHierarchies{}, fmt.Errorf("read cgroup mounts: %w", err)
 	}
-	path = filepath.Clean(path)
-	if _, err := os.Stat(path); err != nil {
-		return 0, 0, fmt.Errorf("read cgroup limits: %w", err)
-	}
-	for p := path; strings.HasPrefix(p, root+"/"); p = filepath.Dir(p) {
-		if b, err := os.ReadFile(filepath.Join(p, "cpu.max")); err == nil {
-			if f := strings.Fields(string(b)); len(f) == 2 && f[0] != "max" {
-				quota, err1 := strconv.ParseInt(f[0], 10, 64)
-				period, err2 := strconv.ParseInt(f[1], 10, 64)
-				if err1 == nil && err2 == nil && period > 0 {
-					if c := quota * 1000 / period; milliCPU == 0 || c < milliCPU {
-						milliCPU = c
-					}
+	return parseCgroupMounts(string(data)), nil
+}
+
+// parseCgroupMounts finds the cgroup hierarchies in mountinfo text, each
+// mounted at its root ("/" as the mount's root).
+func parseCgroupMounts(mountinfo string) cgroupHierarchies {
+	var h cgroupHierarchies
+	for _, line := range strings.Split(mountinfo, "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		f, p := strings.Fields(pre), strings.Fields(post)
+		if len(f) < 5 || len(p) < 3 || f[3] != "/" {
+			continue
+		}
+		switch p[0] {
+		case "cgroup2":
+			if h.unified == "" {
+				h.unified = f[4]
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(p[2], ",") {
+				switch {
+				case opt == "memory" && h.memoryV1 == "":
+					h.memoryV1 = f[4]
+				case opt == "cpu" && h.cpuV1 == "":
+					h.cpuV1 = f[4]
 				}
 			}
 		}
-		if b, err := os.ReadFile(filepath.Join(p, "memory.max")); err == nil {
-			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && (memory == 0 || v < memory) {
-				memory = v
+	}
+	return h
+}
+
+// relative is cgroup path p relative to the hierarchies' roots: p itself
+// unless it is a directory under one of the mount points.
+func (h cgroupHierarchies) relative(p string) string {
+	p = filepath.Clean("/" + p)
+	for _, m := range []string{h.memoryV1, h.cpuV1, h.unified, cgroupRoot} {
+		if m == "" {
+			continue
+		}
+		if rel, ok := strings.CutPrefix(p, filepath.Clean(m)+"/"); ok {
+			return "/" + rel
+		}
+	}
+	return p
+}
+
+// cgroupV1Unlimited is where memory.limit_in_bytes starts to mean no limit:
+// the kernel reports an unset limit as PAGE_COUNTER_MAX pages, just below
+// 2^63 (9223372036854771712 with 4 KiB pages).
+const cgroupV1Unlimited = int64(1) << 62
+
+// cgroupLimits returns the tightest cpu (millicores) and memory (bytes)
+// limit of the cgroup path (as --cgroup-root names it, or a directory under
+// a hierarchy's mount point) and its ancestors in every hierarchy: cgroup
+// v1 memory.limit_in_bytes and cpu.cfs_quota_us/cpu.cfs_period_us, cgroup
+// v2 memory.max and cpu.max. Zero means unlimited. Cgroups that do not
+// exist yet (the kubelet creates its root with the first pod) are skipped.
+func cgroupLimits(h cgroupHierarchies, path string) (milliCPU, memory int64) {
+	rel := h.relative(path)
+	tighter := func(cur *int64, v int64) {
+		if v > 0 && (*cur == 0 || v < *cur) {
+			*cur = v
+		}
+	}
+	walk := func(mount string, read func(dir string)) {
+		if mount == "" {
+			return
+		}
+		for p := rel; ; p = filepath.Dir(p) {
+			read(filepath.Join(mount, p))
+			if p == "/" {
+				return
 			}
 		}
 	}
-	return milliCPU, memory, nil
+	walk(h.memoryV1, func(dir string) {
+		if v, ok := readInt(filepath.Join(dir, "memory.limit_in_bytes")); ok && v < cgroupV1Unlimited {
+			tighter(&memory, v)
+		}
+	})
+	walk(h.cpuV1, func(dir string) {
+		quota, ok1 := readInt(filepath.Join(dir, "cpu.cfs_quota_us"))
+		period, ok2 := readInt(filepath.Join(dir, "cpu.cfs_period_us"))
+		if ok1 && ok2 && quota > 0 && period > 0 {
+			tighter(&milliCPU, quotaMilliCPU(quota, period))
+		}
+	})
+	walk(h.unified, func(dir string) {
+		if b, err := os.ReadFile(filepath.Join(dir, "cpu.max")); err == nil {
+			if f := strings.Fields(string(b)); len(f) == 2 && f[0] != "max" {
+				quota, err1 := strconv.ParseInt(f[0], 10, 64)
+				period, err2 := strconv.ParseInt(f[1], 10, 64)
+				if err1 == nil && err2 == nil && quota > 0 && period > 0 {
+					tighter(&milliCPU, quotaMilliCPU(quota, period))
+				}
+			}
+		}
+		if v, ok := readInt(filepath.Join(dir, "memory.max")); ok {
+			tighter(&memory, v)
+		}
+	})
+	return milliCPU, memory
+}
+
+// quotaMilliCPU is a CFS quota per period in millicores, at least 1.
+func quotaMilliCPU(quota, period int64) int64 {
+	return max(quota*1000/period, 1)
+}
+
+// readInt reads a file holding one integer ("max" and the like are not).
+func readInt(path string) (int64, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return v, err == nil
 }
 
 // rootfsCapacity is the size of the filesystem holding dir.

@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -64,6 +65,9 @@ type Reporter struct {
 	kernelVersion func() string
 	osImage       func() string
 	jitter        func() float64
+
+	// addresses are the last computed status.addresses (Addresses).
+	addresses atomic.Pointer[[]corev1.NodeAddress]
 
 	mu         sync.Mutex
 	registered bool

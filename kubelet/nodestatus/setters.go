@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	goruntime "runtime"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,8 +50,27 @@ func (r *Reporter) setStatus(ctx context.Context, node *corev1.Node) {
 	}
 }
 
-// setAddresses reports the InternalIP(s) and the Hostname address.
-func (r *Reporter) setAddresses(_ context.Context, node *corev1.Node) error {
+// setAddresses reports the InternalIP(s) and the Hostname address, and
+// keeps them for Addresses.
+func (r *Reporter) setAddresses(ctx context.Context, node *corev1.Node) error {
+	if err := r.computeAddresses(ctx, node); err != nil {
+		return err
+	}
+	observed := slices.Clone(node.Status.Addresses)
+	r.addresses.Store(&observed)
+	return nil
+}
+
+// Addresses are the node's addresses as last reported (none before the
+// first status sync): the serving certificate's SANs.
+func (r *Reporter) Addresses() []corev1.NodeAddress {
+	if a := r.addresses.Load(); a != nil {
+		return slices.Clone(*a)
+	}
+	return nil
+}
+
+func (r *Reporter) computeAddresses(_ context.Context, node *corev1.Node) error {
 	var primary, secondary net.IP
 	if len(r.cfg.Addresses) > 0 && !r.cfg.Addresses[0].IsUnspecified() {
 		primary = r.cfg.Addresses[0]

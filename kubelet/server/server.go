@@ -66,6 +66,11 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string
 	// CertDir holds the generated certificate; required without TLSCertFile.
 	CertDir string
+	// GetCertificate, when set, gives the serving certificate at every
+	// handshake instead (a rotating kubelet-serving certificate, see
+	// kubelet/certificate.ServingTLSConfig); TLSCertFile and CertDir are
+	// then unused.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// ServingHosts and ServingIPs go into a generated certificate besides
 	// NodeName.
 	ServingHosts []string
@@ -161,7 +166,17 @@ func (s *Server) setUpTLS() error {
 	if (certFile == "") != (keyFile == "") {
 		return errors.New("kubelet server: TLSCertFile and TLSKeyFile go together")
 	}
-	if certFile == "" {
+	s.tls = &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// Certificates are verified by the x509 authenticator, so that a
+		// bad one yields 401 rather than a failed handshake.
+		ClientAuth: tls.RequestClientCert,
+		NextProtos: []string{"http/1.1"},
+	}
+	switch {
+	case s.cfg.GetCertificate != nil:
+		s.tls.GetCertificate = s.cfg.GetCertificate
+	case certFile == "":
 		if s.cfg.CertDir == "" {
 			return errors.New("kubelet server: CertDir is required without TLSCertFile")
 		}
@@ -169,18 +184,13 @@ func (s *Server) setUpTLS() error {
 		if err := ensureSelfSigned(certFile, keyFile, s.cfg.NodeName, s.cfg.ServingHosts, s.cfg.ServingIPs); err != nil {
 			return fmt.Errorf("kubelet server: %w", err)
 		}
-	}
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return fmt.Errorf("kubelet server: load serving certificate: %w", err)
-	}
-	s.tls = &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
-		// Certificates are verified by the x509 authenticator, so that a
-		// bad one yields 401 rather than a failed handshake.
-		ClientAuth: tls.RequestClientCert,
-		NextProtos: []string{"http/1.1"},
+		fallthrough
+	default:
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("kubelet server: load serving certificate: %w", err)
+		}
+		s.tls.Certificates = []tls.Certificate{pair}
 	}
 	if s.cfg.ClientCAFile != "" {
 		ca, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca-bundle", s.cfg.ClientCAFile)
