@@ -76,8 +76,8 @@ type node struct {
 	dir   string
 }
 
-func (n *node) name() string         { return n.spec.Name }
-func (n *node) controlPlane() bool   { return n.spec.Role == v1alpha1.ControlPlaneRole }
+func (n *node) name() string            { return n.spec.Name }
+func (n *node) controlPlane() bool      { return n.spec.Role == v1alpha1.ControlPlaneRole }
 func (n *node) path(p ...string) string { return filepath.Join(append([]string{n.dir}, p...)...) }
 
 // New plans the cluster cfg (defaulted and validated, as v1alpha1.Load

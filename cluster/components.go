@@ -20,6 +20,9 @@ const (
 	componentProxy   = "proxy"
 )
 
+// zoneLabel is the well-known topology.kubernetes.io/zone label.
+const zoneLabel = "topology.kubernetes.io/zone"
+
 // Ports on each node's own address.
 const (
 	kubeletPort      = 10250
@@ -27,9 +30,6 @@ const (
 	dnsHealthPort    = 8080
 	dnsMetricsPort   = 9153
 )
-
-// bpfRoot is where every node's proxy pins its maps and links.
-const bpfRoot = "/sys/fs/bpf"
 
 // components are the daemons node runs, in start order.
 func (c *Cluster) components(n *node) []string {
@@ -39,9 +39,10 @@ func (c *Cluster) components(n *node) []string {
 	return []string{componentKubelet, componentProxy}
 }
 
-func (c *Cluster) pinDir(n *node) string {
-	return filepath.Join(bpfRoot, c.cgroupRoot(), n.name())
-}
+// pinDir is where the node's proxy pins its maps and links: the proxy
+// mounts a bpffs of its own there, which Down unmounts with the node's
+// other mounts (freeing the pins).
+func (c *Cluster) pinDir(n *node) string { return n.path("bpf") }
 
 func (c *Cluster) kubeletKubeconfig(n *node) string { return n.path("kubelet.kubeconfig") }
 func (c *Cluster) bootstrapKubeconfig(n *node) string {
@@ -67,6 +68,9 @@ func (c *Cluster) spec(mounts []cgroups.Mount, n *node, component string) (daemo
 			"--service-cluster-ip-range", c.cfg.Networking.ServiceSubnet,
 			"--cluster-cidr", c.cfg.Networking.PodSubnet,
 			"--node-cidr-mask-size", fmt.Sprint(c.nodeMaskSize()),
+			// Every node's serving certificate comes from a kubelet-serving
+			// CSR signed by the cluster CA, so the API server checks it.
+			"--kubelet-certificate-authority", filepath.Join(dataDir, "pki", "ca.crt"),
 		}
 		args = append(args, featureGateArgs(c.cfg.FeatureGates)...)
 		args = append(args, extraArgs(c.cfg.APIServerExtraArgs)...)
@@ -106,13 +110,16 @@ func (c *Cluster) spec(mounts []cgroups.Mount, n *node, component string) (daemo
 			"--address", ip,
 			"--port", fmt.Sprint(kubeletPort),
 		}
-		if len(n.spec.Labels) > 0 {
-			var labels []string
-			for _, k := range slices.Sorted(maps.Keys(n.spec.Labels)) {
-				labels = append(labels, k+"="+n.spec.Labels[k])
-			}
-			args = append(args, "--node-labels", strings.Join(labels, ","))
+		// Each node is its own zone unless the config says otherwise:
+		// nodes of one host share no failure domain but their own, and
+		// trafficDistribution: PreferClose then keeps traffic on the
+		// client's node, as the endpointslice controller hints by zone.
+		nodeLabels := mergeArgs(map[string]string{zoneLabel: n.name()}, n.spec.Labels)
+		var labels []string
+		for _, k := range slices.Sorted(maps.Keys(nodeLabels)) {
+			labels = append(labels, k+"="+nodeLabels[k])
 		}
+		args = append(args, "--node-labels", strings.Join(labels, ","))
 		args = append(args, featureGateArgs(c.cfg.FeatureGates)...)
 		args = append(args, extraArgs(mergeArgs(c.cfg.KubeletExtraArgs, n.spec.KubeletExtraArgs))...)
 		marker = dataDir

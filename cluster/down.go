@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -21,9 +20,10 @@ const stopGrace = 10 * time.Second
 
 // Down removes everything the cluster made on the host: its daemons and
 // every process they started (containers included), mounts under its
-// directory, BPF pins, cgroups, network namespaces, veths and the bridge,
-// and, unless keepData, its directory. It carries on past failures and
-// reports them all.
+// directory (the proxies' bpffs with their pins among them), cgroups,
+// network namespaces, veths and the bridge, and, unless keepData, its
+// directory. It carries on past failures and reports them all, keeping the
+// directory then so that it can be run again.
 func (c *Cluster) Down(keepData bool) error {
 	var errs []error
 	mounts, err := cgroups.Mounts()
@@ -50,16 +50,14 @@ func (c *Cluster) Down(keepData bool) error {
 	if err := unmountUnder(c.dir); err != nil {
 		errs = append(errs, err)
 	}
-	if err := os.RemoveAll(filepath.Join(bpfRoot, c.cgroupRoot())); err != nil {
-		errs = append(errs, fmt.Errorf("remove BPF pins: %w", err))
-	}
 	if err := cgroups.Remove(mounts, c.cgroupRoot()); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.net.Teardown(); err != nil {
 		errs = append(errs, err)
 	}
-	if !keepData {
+	// On failure the directory stays, so that `skiff down` can be re-run.
+	if !keepData && len(errs) == 0 {
 		if err := os.RemoveAll(c.dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", c.dir, err))
 		}
@@ -85,9 +83,6 @@ func (c *Cluster) Leftovers() []string {
 		for _, m := range ms {
 			left = append(left, "mount "+m)
 		}
-	}
-	if _, err := os.Stat(filepath.Join(bpfRoot, c.cgroupRoot())); err == nil {
-		left = append(left, "bpf pins "+filepath.Join(bpfRoot, c.cgroupRoot()))
 	}
 	for _, d := range cgroups.Leftovers(mounts, c.cgroupRoot()) {
 		left = append(left, "cgroup "+d)

@@ -9,17 +9,18 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/cluster/bootstrap"
 )
 
 // managedBy marks the objects Up maintains itself.
-const managedBy = "skiff.dev/up"
+const managedBy = "skiff-up"
 
 // ensureClusterObjects makes what a cluster needs beyond the API server's
 // own bootstrap: the kube-dns Service with its endpoints on the
@@ -29,15 +30,10 @@ func (c *Cluster) ensureClusterObjects(ctx context.Context, client kubernetes.In
 	if err := c.ensureDNSService(ctx, client); err != nil {
 		return fmt.Errorf("kube-dns Service: %w", err)
 	}
-	// Each node's proxy runs with its node's credentials (kubeadm gives
-	// kube-proxy a service account instead, which needs a pod to hold it).
-	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "skiff:node-proxier", Labels: map[string]string{"app.kubernetes.io/managed-by": managedBy}},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-proxier"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:nodes"}},
-	}
-	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("node proxier binding: %w", err)
+	// Nodes join with bootstrap tokens; their proxies and route watchers
+	// read Services, EndpointSlices and Nodes with the node's credentials.
+	if err := bootstrap.EnsureJoinRBAC(ctx, client); err != nil {
+		return fmt.Errorf("node join RBAC: %w", err)
 	}
 	return nil
 }

@@ -300,9 +300,6 @@ func (c *Cluster) ensureBootstrapKubeconfigs(ctx context.Context, client kuberne
 			continue
 		}
 		if token == "" {
-			if err := bootstraptoken.EnsureRBAC(ctx, client, bootstraptoken.DefaultGroup); err != nil {
-				return fmt.Errorf("node bootstrap RBAC: %w", err)
-			}
 			tok, err := bootstraptoken.Create(ctx, client, bootstraptoken.CreateOptions{TTL: time.Hour, Description: "skiff up: node bootstrap"})
 			if err != nil {
 				return fmt.Errorf("create a bootstrap token: %w", err)

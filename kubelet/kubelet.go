@@ -240,8 +240,8 @@ func (k *Kubelet) Start(ctx context.Context) error {
 			if rt == nil {
 				return "", errors.New("container runtime is starting")
 			}
-			v, err := rt.Version(ctx)
-			return "containerd://" + v, err
+			// nodestatus adds the "containerd://" prefix.
+			return rt.Version(ctx)
 		},
 	})
 	if err != nil {

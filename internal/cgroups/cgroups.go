@@ -153,12 +153,29 @@ func Remove(mounts []Mount, rel string) error {
 		})
 		sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
 		for _, d := range dirs {
-			if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+			if err := rmdir(d); err != nil {
 				errs = append(errs, fmt.Errorf("remove cgroup %s: %w", d, err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// rmdir removes a cgroup directory, retrying while it is busy: a cgroup
+// whose last process has just exited stays populated until the kernel has
+// finished with it.
+func rmdir(d string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := unix.Rmdir(d)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT):
+			return nil
+		case !errors.Is(err, unix.EBUSY) || time.Now().After(deadline):
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Leftovers lists the directories of rel that still exist.
