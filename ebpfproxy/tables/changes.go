@@ -245,11 +245,13 @@ func (t *Tables) effective(name ServiceName) {
 	}
 }
 
-// allBackends lists what every source reported for a service.
+// allBackends lists what every source reported for a service, sources in
+// name order, so that which copy of an endpoint two sources both report
+// is kept does not depend on map order.
 func (t *Tables) allBackends(name ServiceName) []Backend {
 	var all []Backend
-	for _, bs := range t.backends[name] {
-		all = append(all, bs...)
+	for _, src := range slices.Sorted(maps.Keys(t.backends[name])) {
+		all = append(all, t.backends[name][src]...)
 	}
 	return all
 }
