@@ -18,7 +18,9 @@ import (
 func TestSyncWritesOnlyChanged(t *testing.T) {
 	e := newEnv(t)
 	const n = 50
-	vip := func(i int) netip.AddrPort { return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, 10, byte(i + 1)}), 80) }
+	vip := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, 10, byte(i + 1)}), 80)
+	}
 	bes := func(i, gen, count int) []netip.AddrPort {
 		var out []netip.AddrPort
 		for j := range count {
@@ -26,7 +28,9 @@ func TestSyncWritesOnlyChanged(t *testing.T) {
 		}
 		return out
 	}
-	name := func(i int) tables.ServiceName { return tables.ServiceName{Namespace: "test", Name: fmt.Sprintf("s%d", i)} }
+	name := func(i int) tables.ServiceName {
+		return tables.ServiceName{Namespace: "test", Name: fmt.Sprintf("s%d", i)}
+	}
 	for i := range n {
 		e.service(name(i).Name, vip(i), tables.TCP, 0, bes(i, 0, 3)...)
 	}
