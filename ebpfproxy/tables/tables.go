@@ -30,6 +30,8 @@ type Tables struct {
 	units     map[ServiceName][]LBService
 	conflicts map[ServiceName][]string
 	trackers  []*ChangeTracker
+	// checked are the services with a healthCheckNodePort to answer.
+	checked map[ServiceName]struct{}
 }
 
 // New returns empty tables for the given node.
@@ -44,6 +46,7 @@ func New(node Node) *Tables {
 		claims:    map[claimKey][]unitRef{},
 		units:     map[ServiceName][]LBService{},
 		conflicts: map[ServiceName][]string{},
+		checked:   map[ServiceName]struct{}{},
 	}
 }
 
@@ -100,6 +103,11 @@ func (t *Tables) UpsertService(s Service) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.services[s.Name] = cloneService(s)
+	if s.ExternalTrafficPolicy == PolicyLocal && s.HealthCheckNodePort != 0 && len(s.ClusterIPs) > 0 {
+		t.checked[s.Name] = struct{}{}
+	} else {
+		delete(t.checked, s.Name)
+	}
 	t.rebuild(s.Name)
 	t.bump()
 	return nil
@@ -112,6 +120,7 @@ func (t *Tables) DeleteService(name ServiceName) {
 	defer t.mu.Unlock()
 	if _, ok := t.services[name]; ok {
 		delete(t.services, name)
+		delete(t.checked, name)
 		t.rebuild(name)
 		t.bump()
 	}
@@ -209,10 +218,8 @@ func (t *Tables) HealthChecks() []HealthCheck {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []HealthCheck
-	for n, svc := range t.services {
-		if svc.ExternalTrafficPolicy != PolicyLocal || svc.HealthCheckNodePort == 0 || len(svc.ClusterIPs) == 0 {
-			continue
-		}
+	for n := range t.checked {
+		svc := t.services[n]
 		seen := map[netip.AddrPort]bool{}
 		for _, bs := range t.backends[n] {
 			for _, b := range bs {
