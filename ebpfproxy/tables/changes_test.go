@@ -85,6 +85,10 @@ func TestTrackerReportsChangedServices(t *testing.T) {
 	if ch := tr.Next(false); !ch.All || len(ch.Services) != 21 {
 		t.Errorf("after SetNode: All=%v with %d services, want all 21", ch.All, len(ch.Services))
 	}
+	tb.SetNode(Node{Name: "n2"}) // a heartbeat: the same node again
+	if ch := tr.Next(false); ch.All || len(ch.Services) != 0 {
+		t.Errorf("after setting the same node: All=%v with %d services, want nothing", ch.All, len(ch.Services))
+	}
 	if ch := tr.Next(true); !ch.All || len(ch.Services) != 21 {
 		t.Errorf("Next(true): All=%v with %d services", ch.All, len(ch.Services))
 	}

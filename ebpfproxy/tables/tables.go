@@ -82,10 +82,16 @@ func (t *Tables) bump() {
 	}
 }
 
-// SetNode replaces the node's identity and addresses.
+// SetNode replaces the node's identity and addresses; setting the same
+// node again changes nothing.
 func (t *Tables) SetNode(n Node) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// Node updates are frequent (status heartbeats) and rarely change what
+	// the proxy uses; an unchanged node must not recompute every service.
+	if n.Name == t.node.Name && n.Zone == t.node.Zone && slices.Equal(n.Addresses, t.node.Addresses) {
+		return
+	}
 	t.node = n
 	t.node.Addresses = slices.Clone(n.Addresses)
 	t.rebuildAll()
