@@ -50,8 +50,8 @@ type Reconciler struct {
 	beAddr  map[uint32]netip.AddrPort
 	svcPool *idPool
 	bePool  *idPool
-	// memo holds built Maglev tables by backend set (see lutKey).
-	memo map[string]maglev.Table
+	// memo holds Maglev tables by backend set (see lutKey).
+	memo map[string][]uint32
 	// innerIDs are the kernel ids of the Maglev tables cur.luts records,
 	// so a re-read only reads tables that were replaced behind our back.
 	innerIDs map[uint32]ebpf.MapID
@@ -59,8 +59,10 @@ type Reconciler struct {
 	stats workStats
 	// afterStep is called after each apply step; tests check invariants.
 	afterStep func(step)
-	closed    bool
-	adopted   Adoption
+	// beforeApply is called before the maps are written; tests time syncs.
+	beforeApply func()
+	closed      bool
+	adopted     Adoption
 }
 
 // workStats counts what syncs computed, for tests.
@@ -124,7 +126,7 @@ func New(cfg Config) (*Reconciler, error) {
 		beAddr:   map[uint32]netip.AddrPort{},
 		svcPool:  newIDPool(objs.Services.MaxEntries()),
 		bePool:   newIDPool(objs.Backends.MaxEntries()),
-		memo:     map[string]maglev.Table{},
+		memo:     map[string][]uint32{},
 		innerIDs: map[uint32]ebpf.MapID{},
 		rebuild:  true,
 	}
@@ -280,29 +282,36 @@ func snatAddrs(n tables.Node) map[tables.Family]netip.Addr {
 // the proxy was down, or added behind its back).
 func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 	snat := snatAddrs(changes.Node)
-	old := r.ix
 	r.ix = newIndex()
 	// Ids in use: what the maps hold and what units already have.
-	usedSvc := map[uint32]struct{}{}
-	for id := range r.cur.serviceIDs() {
-		usedSvc[id] = struct{}{}
-	}
-	for _, id := range r.svcIDs {
-		usedSvc[id] = struct{}{}
-	}
-	r.svcPool.reset(usedSvc)
-	usedBe := map[uint32]struct{}{}
-	for id := range r.cur.backends {
-		usedBe[id] = struct{}{}
-	}
-	for _, id := range r.beIDs {
-		usedBe[id] = struct{}{}
-	}
-	r.bePool.reset(usedBe)
-
+	r.svcPool.reset(func(yield func(uint32) bool) {
+		for id := range r.cur.serviceIDs() {
+			yield(id)
+		}
+		for _, id := range r.svcIDs {
+			yield(id)
+		}
+	})
+	r.bePool.reset(func(yield func(uint32) bool) {
+		for id := range r.cur.backends {
+			yield(id)
+		}
+		for _, id := range r.beIDs {
+			yield(id)
+		}
+	})
 	var lbs []tables.LBService
+	nBackends := 0
 	for _, units := range changes.Services {
 		lbs = append(lbs, units...)
+		for _, u := range units {
+			nBackends += len(u.Backends)
+		}
+	}
+	// Programming many services at once: size the big maps up front.
+	if len(r.beIDs) < nBackends/2 {
+		r.beIDs = growMap(r.beIDs, nBackends)
+		r.beAddr = growMap(r.beAddr, nBackends)
 	}
 	slices.SortFunc(lbs, func(a, b tables.LBService) int { return tables.CompareLBKey(a.Key, b.Key) })
 	var newIDs []uint32
@@ -315,7 +324,7 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 		if fresh {
 			newIDs = append(newIDs, id)
 		}
-		u, err := r.build(lb, snat[lb.Key.Family], id, old.units[lb.Key])
+		u, err := r.build(lb, snat[lb.Key.Family], id)
 		if err != nil {
 			return st, err
 		}
@@ -323,6 +332,9 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 		r.ix.add(u, nil)
 	}
 	want := r.ix.full(r.beAddr)
+	if r.beforeApply != nil {
+		r.beforeApply()
+	}
 	st, err := apply(r.maps, r.cur, want, newIDs, r.innerIDs, r.afterStep)
 	if err != nil {
 		return st, applyError{err}
@@ -340,7 +352,7 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 		}
 	}
 	for a, id := range r.beIDs {
-		if r.ix.beRefs[id] == 0 {
+		if r.ix.beRefs.get(id) == 0 {
 			delete(r.beIDs, a)
 			delete(r.beAddr, id)
 		}
@@ -360,17 +372,15 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			delete(r.innerIDs, id)
 		}
 	}
-	usedSvc = map[uint32]struct{}{}
-	for id := range r.svcKeys {
-		usedSvc[id] = struct{}{}
-	}
-	r.svcPool.reset(usedSvc)
-	usedBe = map[uint32]struct{}{}
-	for id := range r.beAddr {
-		usedBe[id] = struct{}{}
-	}
-	r.bePool.reset(usedBe)
+	r.svcPool.reset(maps.Keys(r.svcKeys))
+	r.bePool.reset(maps.Keys(r.beAddr))
 	return st, nil
+}
+
+func growMap[K comparable, V any](m map[K]V, n int) map[K]V {
+	out := make(map[K]V, n)
+	maps.Copy(out, m)
+	return out
 }
 
 // syncChanged recomputes the units of the changed services only and
@@ -415,13 +425,16 @@ func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats,
 			if fresh {
 				newIDs = append(newIDs, id)
 			}
-			u, err := r.build(lb, snat[lb.Key.Family], id, old)
+			u, err := r.build(lb, snat[lb.Key.Family], id)
 			if err != nil {
 				return st, err
 			}
 			r.stats.unitsBuilt++
 			r.ix.add(u, tc)
 		}
+	}
+	if r.beforeApply != nil {
+		r.beforeApply()
 	}
 	if whole {
 		want := r.ix.full(r.beAddr)
@@ -454,7 +467,7 @@ func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats,
 		}
 	}
 	for id := range tc.backends {
-		if r.ix.beRefs[id] == 0 {
+		if r.ix.beRefs.get(id) == 0 {
 			if a, ok := r.beAddr[id]; ok && r.beIDs[a] == id {
 				delete(r.beIDs, a)
 			}

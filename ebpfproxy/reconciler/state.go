@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -369,30 +370,24 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32, innerIDs map[uint32]ebpf.MapID) error {
 	for i := 0; i < len(ids); i += innerBatch {
 		j := min(i+innerBatch, len(ids))
-		inners := make([]*ebpf.Map, 0, j-i)
-		fds := make([]uint32, 0, j-i)
+		inners, mapIDs, err := newLUTs(ids[i:j], luts[i:j])
 		closeAll := func() {
 			for _, m := range inners {
-				m.Close()
+				if m != nil {
+					m.Close()
+				}
 			}
 		}
-		for k := i; k < j; k++ {
-			inner, err := newLUT(luts[k])
-			if err != nil {
-				closeAll()
-				return fmt.Errorf("maglev table of service %d: %w", ids[k], err)
-			}
-			innerID, err := mapID(inner)
-			if err != nil {
-				inner.Close()
-				closeAll()
-				return fmt.Errorf("maglev table of service %d: %w", ids[k], err)
-			}
-			innerIDs[ids[k]] = innerID
-			inners = append(inners, inner)
-			fds = append(fds, uint32(inner.FD()))
+		if err != nil {
+			closeAll()
+			return err
 		}
-		_, err := outer.BatchUpdate(ids[i:j], fds, nil)
+		fds := make([]uint32, len(inners))
+		for k, inner := range inners {
+			fds[k] = uint32(inner.FD())
+			innerIDs[ids[i+k]] = mapIDs[k]
+		}
+		_, err = outer.BatchUpdate(ids[i:j], fds, nil)
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			err = nil
 			for k, inner := range inners {
@@ -407,6 +402,35 @@ func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32, innerIDs map[uint
 		}
 	}
 	return nil
+}
+
+// newLUTs creates and fills tables, on every CPU when there are many:
+// creating and filling is per-table kernel work that runs in parallel.
+func newLUTs(ids []uint32, luts [][]uint32) ([]*ebpf.Map, []ebpf.MapID, error) {
+	inners := make([]*ebpf.Map, len(ids))
+	mapIDs := make([]ebpf.MapID, len(ids))
+	errs := make([]error, len(ids))
+	one := func(k int) {
+		inner, err := newLUT(luts[k])
+		if err == nil {
+			mapIDs[k], err = mapID(inner)
+			inners[k] = inner
+		}
+		if err != nil {
+			errs[k] = fmt.Errorf("maglev table of service %d: %w", ids[k], err)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(ids)/64+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < len(ids); k += workers {
+				one(k)
+			}
+		})
+	}
+	wg.Wait()
+	return inners, mapIDs, errors.Join(errs...)
 }
 
 // patchLUT writes the slots of service id's installed table that differ

@@ -83,7 +83,7 @@ type index struct {
 	byService map[tables.ServiceName][]tables.LBKey
 	svcClaims claims[bpf.ServiceKey]
 	extClaims claims[bpf.ServiceKey]
-	beRefs    map[uint32]int
+	beRefs    refCounts
 	matchRefs map[bpf.AffinityMatchKey]int
 	// lutRefs counts the units using each memoized Maglev table.
 	lutRefs map[string]int
@@ -95,10 +95,32 @@ func newIndex() *index {
 		byService: map[tables.ServiceName][]tables.LBKey{},
 		svcClaims: claims[bpf.ServiceKey]{},
 		extClaims: claims[bpf.ServiceKey]{},
-		beRefs:    map[uint32]int{},
 		matchRefs: map[bpf.AffinityMatchKey]int{},
 		lutRefs:   map[string]int{},
 	}
+}
+
+// refCounts counts references by id; ids are dense (lowest free first).
+type refCounts []int32
+
+func (c *refCounts) inc(id uint32) {
+	if int(id) >= len(*c) {
+		*c = append(*c, make([]int32, int(id)+1-len(*c)+len(*c)/2)...)
+	}
+	(*c)[id]++
+}
+
+func (c refCounts) dec(id uint32) {
+	if int(id) < len(c) && c[id] > 0 {
+		c[id]--
+	}
+}
+
+func (c refCounts) get(id uint32) int32 {
+	if int(id) < len(c) {
+		return c[id]
+	}
+	return 0
 }
 
 // touched collects the map keys a sync may change.
@@ -130,7 +152,7 @@ func (ix *index) add(u *unit, tc *touched) {
 		ix.extClaims.add(e.k, k)
 	}
 	for _, id := range u.beIDs {
-		ix.beRefs[id]++
+		ix.beRefs.inc(id)
 	}
 	for _, mk := range u.match {
 		ix.matchRefs[mk]++
@@ -163,9 +185,7 @@ func (ix *index) remove(u *unit, tc *touched) {
 		ix.extClaims.remove(e.k, k)
 	}
 	for _, id := range u.beIDs {
-		if ix.beRefs[id]--; ix.beRefs[id] <= 0 {
-			delete(ix.beRefs, id)
-		}
+		ix.beRefs.dec(id)
 	}
 	for _, mk := range u.match {
 		if ix.matchRefs[mk]--; ix.matchRefs[mk] <= 0 {
@@ -250,7 +270,7 @@ func (ix *index) partial(cur state, tc *touched, keyOf map[uint32]tables.LBKey, 
 		if a, ok := cur.backends[id]; ok {
 			from.backends[id] = a
 		}
-		if ix.beRefs[id] > 0 {
+		if ix.beRefs.get(id) > 0 {
 			to.backends[id] = beAddr[id]
 		}
 	}
@@ -284,8 +304,10 @@ func (ix *index) full(beAddr map[uint32]netip.AddrPort) state {
 	for k := range ix.extClaims {
 		want.ext[k], _ = ix.wantExt(k)
 	}
-	for id := range ix.beRefs {
-		want.backends[id] = beAddr[id]
+	for id, n := range ix.beRefs {
+		if n > 0 {
+			want.backends[uint32(id)] = beAddr[uint32(id)]
+		}
 	}
 	for mk := range ix.matchRefs {
 		want.match[mk] = struct{}{}
@@ -337,10 +359,8 @@ func commit(cur state, tc *touched, to state) {
 	}
 }
 
-// build computes a unit's contribution for id. old, when not nil, is the
-// unit's previous contribution, whose Maglev table is reused when the
-// backends are the same.
-func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, old *unit) (*unit, error) {
+// build computes a unit's contribution for id.
+func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32) (*unit, error) {
 	u := &unit{lb: lb, snat: snat, id: id}
 	ids, err := r.backendIDs(lb.Backends)
 	if err != nil {
@@ -355,18 +375,9 @@ func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, old 
 		}
 	}
 	if len(ids) > 0 {
-		if old != nil && old.id == id && old.lut != nil && slices.Equal(old.beIDs, ids) && slices.Equal(old.lb.Backends, lb.Backends) {
-			u.lutKey, u.lut = old.lutKey, old.lut
-		} else {
-			u.lutKey = lutKey(lb.Backends)
-			table, err := r.maglevTable(u.lutKey, lb.Backends)
-			if err != nil {
-				return nil, fmt.Errorf("maglev table for %s: %w", lb.Key, err)
-			}
-			u.lut = make([]uint32, len(table))
-			for i, b := range table {
-				u.lut[i] = ids[b]
-			}
+		u.lutKey = lutKey(lb.Backends, ids)
+		if u.lut, err = r.lutFor(u.lutKey, lb.Backends, ids); err != nil {
+			return nil, fmt.Errorf("maglev table for %s: %w", lb.Key, err)
 		}
 		val.LutSize = uint32(len(u.lut))
 	}
@@ -396,34 +407,40 @@ func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, old 
 	return u, nil
 }
 
-// lutKey names a backend set for the Maglev memo; addrs are sorted.
-func lutKey(addrs []netip.AddrPort) string {
+// lutKey names a backend set with its ids for the Maglev memo; addrs are
+// sorted.
+func lutKey(addrs []netip.AddrPort, ids []uint32) string {
 	var sb strings.Builder
-	for _, a := range addrs {
+	for i, a := range addrs {
 		b, _ := a.MarshalBinary()
 		sb.Write(b)
-		sb.WriteByte(0)
+		sb.Write([]byte{byte(ids[i]), byte(ids[i] >> 8), byte(ids[i] >> 16), byte(ids[i] >> 24)})
 	}
 	return sb.String()
 }
 
-// maglevTable returns the memoized table for a backend set, building it if
-// no unit has it.
-func (r *Reconciler) maglevTable(key string, addrs []netip.AddrPort) (maglev.Table, error) {
-	if t, ok := r.memo[key]; ok {
-		return t, nil
+// lutFor returns the Maglev table, as backend ids per slot, of a backend
+// set: the memoized one if a unit has it, else a new one. Units with the
+// same backends share the (read-only) slice.
+func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32) ([]uint32, error) {
+	if lut, ok := r.memo[key]; ok {
+		return lut, nil
 	}
 	bs := make([]maglev.Backend, len(addrs))
 	for i, a := range addrs {
 		bs[i] = maglev.Backend{Name: a.String()}
 	}
-	t, err := r.builder.Build(bs)
+	table, err := r.builder.Build(bs)
 	if err != nil {
 		return nil, err
 	}
-	r.memo[key] = t
+	lut := make([]uint32, len(table))
+	for i, b := range table {
+		lut[i] = ids[b]
+	}
+	r.memo[key] = lut
 	r.stats.tablesBuilt++
-	return t, nil
+	return lut, nil
 }
 
 // backendIDs returns the ids of addrs, taking new ones as needed.
@@ -487,35 +504,39 @@ func (r *Reconciler) assignID(key tables.LBKey, id uint32) {
 
 // idPool hands out the lowest ids in [1, limit) not in use.
 type idPool struct {
-	used  map[uint32]struct{}
+	used  bitmap
 	free  idHeap // released ids below next
 	next  uint32
 	limit uint32
 }
 
 func newIDPool(limit uint32) *idPool {
-	return &idPool{used: map[uint32]struct{}{}, next: 1, limit: limit}
+	return &idPool{next: 1, limit: limit}
 }
 
-// reset marks exactly used as in use.
-func (p *idPool) reset(used map[uint32]struct{}) {
-	p.used, p.free, p.next = used, nil, 1
+// reset marks exactly the ids used yields as in use.
+func (p *idPool) reset(used func(yield func(uint32) bool)) {
+	p.used.clear()
+	for id := range used {
+		p.used.set(id)
+	}
+	p.free, p.next = nil, 1
 }
 
-func (p *idPool) use(id uint32) { p.used[id] = struct{}{} }
+func (p *idPool) use(id uint32) { p.used.set(id) }
 
 func (p *idPool) take() (uint32, error) {
 	for p.free.Len() > 0 {
 		id := heap.Pop(&p.free).(uint32)
-		if _, ok := p.used[id]; !ok {
-			p.used[id] = struct{}{}
+		if !p.used.has(id) {
+			p.used.set(id)
 			return id, nil
 		}
 	}
 	for ; p.next < p.limit; p.next++ {
-		if _, ok := p.used[p.next]; !ok {
+		if !p.used.has(p.next) {
 			id := p.next
-			p.used[id] = struct{}{}
+			p.used.set(id)
 			p.next++
 			return id, nil
 		}
@@ -524,14 +545,38 @@ func (p *idPool) take() (uint32, error) {
 }
 
 func (p *idPool) release(id uint32) {
-	if _, ok := p.used[id]; !ok {
+	if !p.used.has(id) {
 		return
 	}
-	delete(p.used, id)
+	p.used.unset(id)
 	if id < p.next {
 		heap.Push(&p.free, id)
 	}
 }
+
+// bitmap is a set of ids, grown as needed.
+type bitmap []uint64
+
+func (b *bitmap) set(id uint32) {
+	w := int(id / 64)
+	if w >= len(*b) {
+		*b = append(*b, make([]uint64, w+1-len(*b)+len(*b)/2)...)
+	}
+	(*b)[w] |= 1 << (id % 64)
+}
+
+func (b bitmap) has(id uint32) bool {
+	w := int(id / 64)
+	return w < len(b) && b[w]&(1<<(id%64)) != 0
+}
+
+func (b bitmap) unset(id uint32) {
+	if w := int(id / 64); w < len(b) {
+		b[w] &^= 1 << (id % 64)
+	}
+}
+
+func (b *bitmap) clear() { clear(*b) }
 
 type idHeap []uint32
 
