@@ -572,6 +572,7 @@ func (r *Reconciler) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.tracker.Close()
 	var errs []error
 	for _, l := range r.links {
 		errs = append(errs, l.Close())

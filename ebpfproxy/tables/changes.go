@@ -77,6 +77,14 @@ func (t *Tables) Track() *ChangeTracker {
 	return c
 }
 
+// Close stops the tracker; the tables no longer record changes for it.
+func (c *ChangeTracker) Close() {
+	t := c.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.trackers = slices.DeleteFunc(t.trackers, func(o *ChangeTracker) bool { return o == c })
+}
+
 // Next returns the services changed since the last call; with all, or on
 // the first call, every service.
 func (c *ChangeTracker) Next(all bool) Changes {

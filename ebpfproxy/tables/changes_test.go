@@ -92,6 +92,10 @@ func TestTrackerReportsChangedServices(t *testing.T) {
 	if ch := tr.Next(true); !ch.All || len(ch.Services) != 21 {
 		t.Errorf("Next(true): All=%v with %d services", ch.All, len(ch.Services))
 	}
+	tr.Close()
+	if len(tb.trackers) != 0 {
+		t.Errorf("%d trackers left after Close", len(tb.trackers))
+	}
 }
 
 // referenceDesired computes Desired from scratch the way the tables did

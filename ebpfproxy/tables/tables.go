@@ -201,7 +201,8 @@ func (t *Tables) Backends(svc ServiceName) []Backend {
 }
 
 // Desired is what the datapath should hold now, every service at once;
-// a reader that syncs repeatedly should Track changes instead.
+// a reader that syncs repeatedly should Track changes instead. The units'
+// slices are shared with the tables: read only.
 func (t *Tables) Desired() Desired {
 	t.mu.Lock()
 	defer t.mu.Unlock()
