@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
 	"github.com/skiff-dev/skiff/ebpfproxy/tables"
 )
 
@@ -120,5 +121,64 @@ func TestMaglevMemo(t *testing.T) {
 	}
 	if got := e.rec.stats.tablesBuilt - built; got != 1 {
 		t.Errorf("built %d Maglev tables for 5 services with the same backends, want 1", got)
+	}
+}
+
+// TestSyncAfterFailure makes a write fail (the services map is full of
+// entries added behind the reconciler's back) and an id allocation fail
+// (more units than ids): after each, once the cause is gone, the next sync
+// must bring the maps to the desired state, so that Resync finds nothing
+// to repair.
+func TestSyncAfterFailure(t *testing.T) {
+	e := newEnv(t)
+	be := netip.MustParseAddrPort("10.244.50.1:8080")
+	e.service("a", netip.MustParseAddrPort("10.250.13.1:80"), tables.TCP, 0, be)
+	e.sync()
+
+	// Fill the services map with strays, then add a service.
+	var strays []netip.AddrPort
+	for i := 0; ; i++ {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 251, byte(i >> 8), byte(i)}), 80)
+		if err := e.rec.maps.services.Put(frontendKey(ap, 6), bpf.ServiceValue{Id: 900}); err != nil {
+			break
+		}
+		strays = append(strays, ap)
+	}
+	e.service("b", netip.MustParseAddrPort("10.250.13.2:80"), tables.TCP, 0, be)
+	if _, err := e.rec.Sync(e.ctx); err == nil {
+		t.Fatal("sync into a full services map: want an error")
+	}
+	for _, ap := range strays {
+		if err := e.rec.maps.services.Delete(frontendKey(ap, 6)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sync()
+	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
+		t.Errorf("after the failed write was retried, Resync repaired %+v (err %v)", st, err)
+	}
+
+	// More units than service ids (the map holds 1024: ids 1..1023).
+	for i := range 1100 {
+		e.service(fmt.Sprintf("x%d", i), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, byte(14 + i/250), byte(i%250 + 1)}), 80), tables.TCP, 0, be)
+	}
+	if _, err := e.rec.Sync(e.ctx); err == nil {
+		t.Fatal("sync with more units than ids: want an error")
+	}
+	for i := range 1100 {
+		if i >= 10 {
+			e.tables.DeleteService(tables.ServiceName{Namespace: "test", Name: fmt.Sprintf("x%d", i)})
+		}
+	}
+	e.sync()
+	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
+		t.Errorf("after the failed allocation was retried, Resync repaired %+v (err %v)", st, err)
+	}
+	snap, err := e.rec.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Frontends) != 12 {
+		t.Errorf("%d frontends, want 12 (a, b, x0..x9):\n%s", len(snap.Frontends), snap)
 	}
 }
