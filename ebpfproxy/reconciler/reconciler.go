@@ -59,10 +59,8 @@ type Reconciler struct {
 	stats workStats
 	// afterStep is called after each apply step; tests check invariants.
 	afterStep func(step)
-	// beforeApply is called before the maps are written; tests time syncs.
-	beforeApply func()
-	closed      bool
-	adopted     Adoption
+	closed    bool
+	adopted   Adoption
 }
 
 // workStats counts what syncs computed, for tests.
@@ -332,9 +330,6 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 		r.ix.add(u, nil)
 	}
 	want := r.ix.full(r.beAddr)
-	if r.beforeApply != nil {
-		r.beforeApply()
-	}
 	st, err := apply(r.maps, r.cur, want, newIDs, r.innerIDs, r.afterStep)
 	if err != nil {
 		return st, applyError{err}
@@ -432,9 +427,6 @@ func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats,
 			r.stats.unitsBuilt++
 			r.ix.add(u, tc)
 		}
-	}
-	if r.beforeApply != nil {
-		r.beforeApply()
 	}
 	if whole {
 		want := r.ix.full(r.beAddr)
