@@ -182,3 +182,52 @@ func TestSyncAfterFailure(t *testing.T) {
 		t.Errorf("%d frontends, want 12 (a, b, x0..x9):\n%s", len(snap.Frontends), snap)
 	}
 }
+
+// TestResyncRepairsReplacedEntries changes values behind the reconciler's
+// back, where the keys stay: a backend's address, a Maglev table swapped
+// for another, an affinity membership removed. Resync compares with the
+// record and must put every one back.
+func TestResyncRepairsReplacedEntries(t *testing.T) {
+	e := newEnv(t)
+	b1, b2 := netip.MustParseAddrPort("10.244.60.1:8080"), netip.MustParseAddrPort("10.244.60.2:8080")
+	e.service("s", netip.MustParseAddrPort("10.250.20.1:80"), tables.TCP, time.Hour, b1, b2)
+	e.sync()
+	want, err := e.rec.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := want.Backends[0]
+	var v bpf.BackendValue
+	v.Addr.W = bpf.Addr(netip.MustParseAddr("10.244.61.1"))
+	v.Port = bpf.Port(9)
+	if err := e.rec.maps.backends.Put(be.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	svcID := want.Tables[0].ServiceID
+	other, err := newLUT(make([]uint32, 1021))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rec.maps.maglev.Put(svcID, other); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	if err := e.rec.maps.match.Delete(bpf.AffinityMatchKey{SvcId: svcID, BackendId: be.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := e.rec.Resync(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (SyncStats{BackendsWritten: 1, TablesWritten: 1, MatchWritten: 1}) {
+		t.Errorf("Resync wrote %+v, want 1 backend, 1 table, 1 membership", st)
+	}
+	got, _ := e.rec.Dump()
+	if got.String() != want.String() {
+		t.Errorf("after Resync:\n%s\nwant:\n%s", got, want)
+	}
+	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
+		t.Errorf("second Resync repaired %+v (err %v)", st, err)
+	}
+}

@@ -217,27 +217,40 @@ func (r *Reconciler) sync(ctx context.Context, full bool) (SyncStats, error) {
 		return SyncStats{}, errors.New("reconciler is closed")
 	}
 	start := time.Now()
-	// A full sync, or one after a failed write, compares everything with
-	// what the maps really hold; otherwise the record of what was written
-	// is trusted and only the changed services are looked at.
-	reread := full || r.dirty
-	if reread {
+	var changes tables.Changes
+	var st SyncStats
+	var err error
+	if r.dirty || r.rebuild {
+		// The record of what was written may be wrong (a write failed) or
+		// not be there yet: compare everything with what the maps hold.
 		if err := r.reread(r.rebuild); err != nil {
 			r.dirty = true
 			r.observe(start, full, SyncStats{}, err)
 			return SyncStats{}, fmt.Errorf("read maps: %w", err)
 		}
+		changes = r.tracker.Next(r.rebuild)
+		if changes.All {
+			st, err = r.syncAll(changes)
+		} else {
+			st, err = r.syncChanged(changes, true)
+		}
+	} else {
+		// The record is trusted: only the changed services are looked at,
+		// and a full sync then compares the maps with the record.
+		changes = r.tracker.Next(false)
+		if changes.All {
+			st, err = r.syncAll(changes)
+		} else {
+			st, err = r.syncChanged(changes, false)
+		}
+		if err == nil && full {
+			var rep SyncStats
+			rep, err = r.repairDrift()
+			st.add(rep)
+		}
 	}
-	changes := r.tracker.Next(r.rebuild)
 	for _, c := range changes.Conflicts {
 		log.Info("Skipping frontend claimed twice", "conflict", c)
-	}
-	var st SyncStats
-	var err error
-	if changes.All {
-		st, err = r.syncAll(changes)
-	} else {
-		st, err = r.syncChanged(changes, reread)
 	}
 	if err != nil {
 		// The next sync re-reads the maps (every table too) and, unless

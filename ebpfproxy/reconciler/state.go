@@ -208,6 +208,19 @@ type SyncStats struct {
 	MatchWritten, MatchDeleted       int
 }
 
+func (s *SyncStats) add(o SyncStats) {
+	s.BackendsWritten += o.BackendsWritten
+	s.BackendsDeleted += o.BackendsDeleted
+	s.ServicesWritten += o.ServicesWritten
+	s.ServicesDeleted += o.ServicesDeleted
+	s.ExtWritten += o.ExtWritten
+	s.ExtDeleted += o.ExtDeleted
+	s.TablesWritten += o.TablesWritten
+	s.TablesDeleted += o.TablesDeleted
+	s.MatchWritten += o.MatchWritten
+	s.MatchDeleted += o.MatchDeleted
+}
+
 // Changes is the total number of map operations.
 func (s SyncStats) Changes() int {
 	return s.BackendsWritten + s.BackendsDeleted + s.ServicesWritten + s.ServicesDeleted + s.ExtWritten + s.ExtDeleted +
