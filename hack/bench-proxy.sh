@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks Skiff's eBPF Service proxy and prints figures, never pass/fail,
 # side by side in one run: for 1,000, 10,000 and 50,000 Services x 10
-# backends, the full sync of the BPF maps, one Service's change (a tables
-# write, as an EndpointSlice event makes, until the running reconciler has
-# written the maps), and blocking connect() p50/p99 to the first and the
+# backends, the full sync of the BPF maps (programming all of them), one
+# Service's change (a tables write, as an EndpointSlice event makes, until
+# the running reconciler has written the maps; informer delivery is not
+# included), the periodic resync (re-read the maps and compare them with
+# what was recorded, nothing to repair), and blocking connect() p50/p99 to the first and the
 # last VIP against connect() to a backend directly (the floor). Up to
 # SKIFF_BENCH_IPTABLES_MAX services it also builds kube-proxy-style
 # iptables-legacy rules (KUBE-SERVICES -> KUBE-SVC-* -> KUBE-SEP-* DNAT) for

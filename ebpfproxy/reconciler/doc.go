@@ -3,12 +3,18 @@
 // pins maps and links under a bpffs directory (mounting bpffs there if
 // needed) and, on restart, adopts what is pinned instead of starting empty,
 // so established connections and the datapath survive a proxy restart or
-// upgrade. Each sync diffs the tables' Desired snapshot against what it
-// recorded writing and applies only the difference, in an order that never
-// lets a hook see a service whose backends are not in place; failures are
-// retried and a periodic resync re-reads the maps to repair drift.
+// upgrade. Each unit (tables.LBKey) records what it contributes to the
+// maps; a sync takes the services the tables report changed
+// (tables.ChangeTracker), recomputes only their units (Maglev tables are
+// memoized by backend set) and writes only the map entries those units
+// contributed before or contribute now, so its cost follows the change, not
+// the number of services. Writes go in an order that never lets a hook see
+// a service whose backends are not in place. A failed write makes the next
+// sync re-read the maps and compare everything; the periodic resync does
+// the same to repair drift, re-reading a Maglev table only if its kernel
+// id is not the one recorded.
 //
-//	tables.Desired ─▶ ids + Maglev tables ─▶ diff vs recorded ─▶ batch map ops ─▶ recorded
-//	                                                ▲                               │
-//	                              kernel maps ──────┘ (adoption, resync, after errors)
+//	tables.ChangeTracker ─▶ changed units ─▶ ids + Maglev (memo) ─▶ diff of their entries ─▶ batch map ops ─▶ record
+//	                                                                       ▲                                   │
+//	                                           kernel maps ────────────────┘ (adoption, resync, after errors)
 package reconciler

@@ -87,7 +87,7 @@ func ReadPinned(pinDir string) (*Snapshot, error) {
 }
 
 func snapshot(m mapSet) (*Snapshot, error) {
-	st, err := readState(m)
+	st, _, err := readState(m, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -34,22 +35,37 @@ type Reconciler struct {
 	// cur is what the maps hold, as last read or written.
 	cur state
 	// dirty says cur may be wrong (a write failed): re-read before diffing.
-	dirty   bool
+	dirty bool
+	// rebuild says every unit must be recomputed from all of the tables:
+	// before the first sync, and after a sync failed half way through
+	// computing.
+	rebuild bool
+	// tracker says which services changed since the last sync.
+	tracker *tables.ChangeTracker
+	// ix is every unit's contribution to the maps, as last synced.
+	ix      *index
 	svcIDs  map[tables.LBKey]uint32
 	svcKeys map[uint32]tables.LBKey
 	beIDs   map[netip.AddrPort]uint32
-	// tables caches built Maglev tables by service id.
-	tables map[uint32]builtTable
+	beAddr  map[uint32]netip.AddrPort
+	svcPool *idPool
+	bePool  *idPool
+	// memo holds Maglev tables by backend set (see lutKey).
+	memo map[string][]uint32
+	// innerIDs are the kernel ids of the Maglev tables cur.luts records,
+	// so a re-read only reads tables that were replaced behind our back.
+	innerIDs map[uint32]ebpf.MapID
+	// stats counts work for tests.
+	stats workStats
 	// afterStep is called after each apply step; tests check invariants.
 	afterStep func(step)
 	closed    bool
 	adopted   Adoption
 }
 
-type builtTable struct {
-	backends []netip.AddrPort
-	ids      []uint32
-	lut      []uint32
+// workStats counts what syncs computed, for tests.
+type workStats struct {
+	unitsBuilt, tablesBuilt int
 }
 
 // Adoption says what New found pinned.
@@ -100,12 +116,19 @@ func New(cfg Config) (*Reconciler, error) {
 		builder: builder,
 		maps: mapSet{services: objs.Services, backends: objs.Backends, maglev: objs.Maglev,
 			match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices},
-		svcIDs:  map[tables.LBKey]uint32{},
-		svcKeys: map[uint32]tables.LBKey{},
-		beIDs:   map[netip.AddrPort]uint32{},
-		tables:  map[uint32]builtTable{},
+		tracker:  cfg.Tables.Track(),
+		ix:       newIndex(),
+		svcIDs:   map[tables.LBKey]uint32{},
+		svcKeys:  map[uint32]tables.LBKey{},
+		beIDs:    map[netip.AddrPort]uint32{},
+		beAddr:   map[uint32]netip.AddrPort{},
+		svcPool:  newIDPool(objs.Services.MaxEntries()),
+		bePool:   newIDPool(objs.Backends.MaxEntries()),
+		memo:     map[string][]uint32{},
+		innerIDs: map[uint32]ebpf.MapID{},
+		rebuild:  true,
 	}
-	if err := r.reread(); err != nil {
+	if err := r.reread(true); err != nil {
 		objs.Close()
 		return nil, err
 	}
@@ -143,18 +166,33 @@ func (r *Reconciler) Adopted() Adoption {
 }
 
 // reread replaces cur with the kernel's maps and re-derives backend ids.
-func (r *Reconciler) reread() error {
-	cur, err := readState(r.maps)
+// Maglev tables whose kernel id is the one recorded are not read again.
+func (r *Reconciler) reread(adopt bool) error {
+	known := map[uint32][]uint32{}
+	for id, lut := range r.cur.luts {
+		known[id] = lut
+	}
+	cur, inner, err := readState(r.maps, r.innerIDs, known)
 	if err != nil {
 		return err
 	}
 	r.cur = cur
+	r.innerIDs = inner
 	r.dirty = false
-	r.beIDs = map[netip.AddrPort]uint32{}
-	for _, id := range sortedKeys(cur.backends, func(a, b uint32) int { return int(a) - int(b) }) {
-		if _, ok := r.beIDs[cur.backends[id]]; !ok {
-			r.beIDs[cur.backends[id]] = id
+	if !adopt {
+		return nil
+	}
+	// Before the first sync, the pinned backends say which id each
+	// address has (the lowest, should one be there twice).
+	r.beIDs = make(map[netip.AddrPort]uint32, len(cur.backends))
+	for id, a := range cur.backends {
+		if have, ok := r.beIDs[a]; !ok || id < have {
+			r.beIDs[a] = id
 		}
+	}
+	r.beAddr = make(map[uint32]netip.AddrPort, len(r.beIDs))
+	for a, id := range r.beIDs {
+		r.beAddr[id] = a
 	}
 	return nil
 }
@@ -179,33 +217,274 @@ func (r *Reconciler) sync(ctx context.Context, full bool) (SyncStats, error) {
 		return SyncStats{}, errors.New("reconciler is closed")
 	}
 	start := time.Now()
-	if full || r.dirty {
-		if err := r.reread(); err != nil {
+	var changes tables.Changes
+	var st SyncStats
+	var err error
+	if r.dirty || r.rebuild {
+		// The record of what was written may be wrong (a write failed) or
+		// not be there yet: compare everything with what the maps hold.
+		if err := r.reread(r.rebuild); err != nil {
 			r.dirty = true
 			r.observe(start, full, SyncStats{}, err)
 			return SyncStats{}, fmt.Errorf("read maps: %w", err)
 		}
+		changes = r.tracker.Next(r.rebuild)
+		if changes.All {
+			st, err = r.syncAll(changes)
+		} else {
+			st, err = r.syncChanged(changes, true)
+		}
+	} else {
+		// The record is trusted: only the changed services are looked at,
+		// and a full sync then compares the maps with the record.
+		changes = r.tracker.Next(false)
+		if changes.All {
+			st, err = r.syncAll(changes)
+		} else {
+			st, err = r.syncChanged(changes, false)
+		}
+		if err == nil && full {
+			var rep SyncStats
+			rep, err = r.repairDrift()
+			st.add(rep)
+		}
 	}
-	desired := r.cfg.Tables.Desired()
-	for _, c := range desired.Conflicts {
+	for _, c := range changes.Conflicts {
 		log.Info("Skipping frontend claimed twice", "conflict", c)
 	}
-	want, newIDs, err := r.target(desired)
 	if err != nil {
-		r.observe(start, full, SyncStats{}, err)
-		return SyncStats{}, err
-	}
-	st, err := apply(r.maps, r.cur, want, newIDs, r.afterStep)
-	if err != nil {
+		// The next sync re-reads the maps (every table too) and, unless
+		// only writing failed, recomputes every unit.
 		r.dirty = true
+		r.innerIDs = map[uint32]ebpf.MapID{}
+		var ae applyError
+		if !errors.As(err, &ae) {
+			r.rebuild = true
+		}
 		r.observe(start, full, st, err)
-		return st, fmt.Errorf("apply: %w", err)
+		return st, err
+	}
+	r.rebuild = false
+	r.observe(start, full, st, nil)
+	log.V(1).Info("Synced BPF maps", "full", full, "all", changes.All, "changedServices", len(changes.Services),
+		"changes", st.Changes(), "duration", time.Since(start))
+	return st, nil
+}
+
+// applyError is a failure to write the maps; the computed state is sound.
+type applyError struct{ err error }
+
+func (e applyError) Error() string { return "apply: " + e.err.Error() }
+func (e applyError) Unwrap() error { return e.err }
+
+// snatAddrs are the node's masquerading sources by family.
+func snatAddrs(n tables.Node) map[tables.Family]netip.Addr {
+	out := map[tables.Family]netip.Addr{}
+	for _, fam := range []tables.Family{tables.IPv4, tables.IPv6} {
+		if a, ok := n.SNATAddr(fam); ok {
+			out[fam] = a
+		}
+	}
+	return out
+}
+
+// syncAll recomputes every unit and makes the maps hold exactly their
+// union, deleting whatever else cur records (entries of units gone while
+// the proxy was down, or added behind its back).
+func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
+	snat := snatAddrs(changes.Node)
+	r.ix = newIndex()
+	// Ids in use: what the maps hold and what units already have.
+	r.svcPool.reset(func(yield func(uint32) bool) {
+		for id := range r.cur.serviceIDs() {
+			yield(id)
+		}
+		for _, id := range r.svcIDs {
+			yield(id)
+		}
+	})
+	r.bePool.reset(func(yield func(uint32) bool) {
+		for id := range r.cur.backends {
+			yield(id)
+		}
+		for _, id := range r.beIDs {
+			yield(id)
+		}
+	})
+	var lbs []tables.LBService
+	nBackends := 0
+	for _, units := range changes.Services {
+		lbs = append(lbs, units...)
+		for _, u := range units {
+			nBackends += len(u.Backends)
+		}
+	}
+	// Programming many services at once: size the big maps up front.
+	if len(r.beIDs) < nBackends/2 {
+		r.beIDs = growMap(r.beIDs, nBackends)
+		r.beAddr = growMap(r.beAddr, nBackends)
+	}
+	slices.SortFunc(lbs, func(a, b tables.LBService) int { return tables.CompareLBKey(a.Key, b.Key) })
+	var newIDs []uint32
+	var st SyncStats
+	for _, lb := range lbs {
+		id, fresh, err := r.serviceID(lb)
+		if err != nil {
+			return st, err
+		}
+		if fresh {
+			newIDs = append(newIDs, id)
+		}
+		u, err := r.build(lb, snat[lb.Key.Family], id)
+		if err != nil {
+			return st, err
+		}
+		r.stats.unitsBuilt++
+		r.ix.add(u, nil)
+	}
+	want := r.ix.full(r.beAddr)
+	st, err := apply(r.maps, r.cur, want, newIDs, r.innerIDs, r.afterStep)
+	if err != nil {
+		return st, applyError{err}
 	}
 	r.cur = want
-	r.forgetUnused(want)
-	r.observe(start, full, st, nil)
-	log.V(1).Info("Synced BPF maps", "full", full, "services", len(desired.Services),
-		"changes", st.Changes(), "duration", time.Since(start))
+	// Forget ids, tables and kernel table ids nothing uses any more.
+	for k, id := range r.svcIDs {
+		if u := r.ix.units[k]; u == nil || u.id != id {
+			delete(r.svcIDs, k)
+		}
+	}
+	for id, k := range r.svcKeys {
+		if u := r.ix.units[k]; u == nil || u.id != id {
+			delete(r.svcKeys, id)
+		}
+	}
+	for a, id := range r.beIDs {
+		if r.ix.beRefs.get(id) == 0 {
+			delete(r.beIDs, a)
+			delete(r.beAddr, id)
+		}
+	}
+	for id, a := range r.beAddr {
+		if r.beIDs[a] != id {
+			delete(r.beAddr, id)
+		}
+	}
+	for key := range r.memo {
+		if r.ix.lutRefs[key] == 0 {
+			delete(r.memo, key)
+		}
+	}
+	for id := range r.innerIDs {
+		if _, ok := want.luts[id]; !ok {
+			delete(r.innerIDs, id)
+		}
+	}
+	r.svcPool.reset(maps.Keys(r.svcKeys))
+	r.bePool.reset(maps.Keys(r.beAddr))
+	return st, nil
+}
+
+func growMap[K comparable, V any](m map[K]V, n int) map[K]V {
+	out := make(map[K]V, n)
+	maps.Copy(out, m)
+	return out
+}
+
+// syncChanged recomputes the units of the changed services only and
+// writes only the map entries they contributed before or contribute now;
+// with whole, it compares all of cur (just read from the kernel) with
+// what every unit contributes, to repair drift.
+func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats, error) {
+	snat := snatAddrs(changes.Node)
+	tc := newTouched()
+	var removed []*unit
+	var newIDs []uint32
+	var st SyncStats
+	names := slices.SortedFunc(maps.Keys(changes.Services), func(a, b tables.ServiceName) int {
+		return tables.CompareLBKey(tables.LBKey{Service: a}, tables.LBKey{Service: b})
+	})
+	for _, name := range names {
+		units := changes.Services[name]
+		keep := map[tables.LBKey]bool{}
+		for _, lb := range units {
+			keep[lb.Key] = true
+		}
+		for _, k := range slices.Clone(r.ix.byService[name]) {
+			if !keep[k] {
+				u := r.ix.units[k]
+				r.ix.remove(u, tc)
+				removed = append(removed, u)
+			}
+		}
+		for _, lb := range units {
+			old := r.ix.units[lb.Key]
+			if old != nil && sameUnit(old.lb, old.snat, lb, snat[lb.Key.Family]) {
+				continue
+			}
+			if old != nil {
+				r.ix.remove(old, tc)
+				removed = append(removed, old)
+			}
+			id, fresh, err := r.serviceID(lb)
+			if err != nil {
+				return st, err
+			}
+			if fresh {
+				newIDs = append(newIDs, id)
+			}
+			u, err := r.build(lb, snat[lb.Key.Family], id)
+			if err != nil {
+				return st, err
+			}
+			r.stats.unitsBuilt++
+			r.ix.add(u, tc)
+		}
+	}
+	if whole {
+		want := r.ix.full(r.beAddr)
+		var err error
+		if st, err = apply(r.maps, r.cur, want, newIDs, r.innerIDs, r.afterStep); err != nil {
+			return st, applyError{err}
+		}
+		r.cur = want
+	} else if tc.size() > 0 {
+		from, to := r.ix.partial(r.cur, tc, r.svcKeys, r.beAddr)
+		var err error
+		if st, err = apply(r.maps, from, to, newIDs, r.innerIDs, r.afterStep); err != nil {
+			return st, applyError{err}
+		}
+		commit(r.cur, tc, to)
+	}
+	// Release what the removed units held and nothing uses any more.
+	for _, u := range removed {
+		if nu := r.ix.units[u.lb.Key]; nu == nil || nu.id != u.id {
+			if r.svcKeys[u.id] == u.lb.Key {
+				delete(r.svcKeys, u.id)
+				r.svcPool.release(u.id)
+			}
+			if nu == nil && r.svcIDs[u.lb.Key] == u.id {
+				delete(r.svcIDs, u.lb.Key)
+			}
+		}
+		if u.lutKey != "" && r.ix.lutRefs[u.lutKey] == 0 {
+			delete(r.memo, u.lutKey)
+		}
+	}
+	for id := range tc.backends {
+		if r.ix.beRefs.get(id) == 0 {
+			if a, ok := r.beAddr[id]; ok && r.beIDs[a] == id {
+				delete(r.beIDs, a)
+			}
+			delete(r.beAddr, id)
+			r.bePool.release(id)
+		}
+	}
+	for id := range tc.luts {
+		if _, ok := r.cur.luts[id]; !ok {
+			delete(r.innerIDs, id)
+		}
+	}
 	return st, nil
 }
 
@@ -213,7 +492,7 @@ func (r *Reconciler) observe(start time.Time, full bool, st SyncStats, err error
 	if r.cfg.Observer == nil {
 		return
 	}
-	r.cfg.Observer.Synced(start, time.Since(start), full, st, len(r.cur.serviceIDs()), len(r.cur.backends), err)
+	r.cfg.Observer.Synced(start, time.Since(start), full, st, len(r.ix.units), len(r.cur.backends), err)
 }
 
 // ServiceCounters are one load-balancing unit's datapath counters.
@@ -244,199 +523,10 @@ func (r *Reconciler) Counters() ([]ServiceCounters, error) {
 	return out, nil
 }
 
-// target computes the map contents for desired, taking ids as needed.
-func (r *Reconciler) target(desired tables.Desired) (state, []uint32, error) {
-	want := newState()
-	usedSvc := r.cur.serviceIDs()
-	for _, id := range r.svcIDs {
-		usedSvc[id] = true
-	}
-	usedBe := map[uint32]bool{}
-	for id := range r.cur.backends {
-		usedBe[id] = true
-	}
-	for _, id := range r.beIDs {
-		usedBe[id] = true
-	}
-	claimed := map[uint32]bool{}
-	var newIDs []uint32
-	svcAlloc := newIDAllocator(usedSvc, r.objs.Services.MaxEntries())
-	beAlloc := newIDAllocator(usedBe, r.objs.Backends.MaxEntries())
-
-	for _, lb := range desired.Services {
-		id, ok := r.svcIDs[lb.Key]
-		if ok && claimed[id] {
-			ok = false
-		}
-		if !ok {
-			// After a restart, the pinned frontends say which id this
-			// service had: keep it, so its table and affinity carry over.
-			for _, f := range lb.Frontends {
-				fk := frontendKey(f.Addr, uint8(f.Protocol))
-				v, found := r.cur.services[fk].Id, false
-				if lb.Key.Scope == tables.ScopeNodeLocal {
-					var ev bpf.ExtValue
-					ev, found = r.cur.ext[fk]
-					v = ev.Id
-				} else {
-					_, found = r.cur.services[fk]
-				}
-				if found && !claimed[v] && !r.idOwnedByOther(v, lb.Key) {
-					id, ok = v, true
-					break
-				}
-			}
-		}
-		if !ok {
-			var err error
-			if id, err = svcAlloc.take(); err != nil {
-				return want, nil, fmt.Errorf("service ids: %w", err)
-			}
-			newIDs = append(newIDs, id)
-		}
-		if old, had := r.svcIDs[lb.Key]; had && old != id && r.svcKeys[old] == lb.Key {
-			delete(r.svcKeys, old)
-		}
-		r.svcIDs[lb.Key] = id
-		r.svcKeys[id] = lb.Key
-		claimed[id] = true
-
-		ids, err := r.backendIDs(lb.Backends, want, beAlloc)
-		if err != nil {
-			return want, nil, err
-		}
-		val := bpf.ServiceValue{Id: id, Count: uint32(len(ids))}
-		if lb.AffinityTimeout > 0 {
-			val.AffinityTimeout = uint32(max(1, lb.AffinityTimeout/time.Second))
-			for _, bid := range ids {
-				want.match[bpf.AffinityMatchKey{SvcId: id, BackendId: bid}] = struct{}{}
-			}
-		}
-		if len(ids) > 0 {
-			lut, err := r.lut(id, lb.Backends, ids)
-			if err != nil {
-				return want, nil, fmt.Errorf("maglev table for %s: %w", lb.Key, err)
-			}
-			want.luts[id] = lut
-			val.LutSize = uint32(len(lut))
-		}
-		for _, f := range lb.Frontends {
-			fk := frontendKey(f.Addr, uint8(f.Protocol))
-			if lb.Key.Scope != tables.ScopeNodeLocal {
-				want.services[fk] = val
-			}
-			// The TC path serves IPv4 external frontends to other hosts.
-			if f.Type == tables.ClusterIP || lb.Key.Family != tables.IPv4 {
-				continue
-			}
-			ev := bpf.ExtValue{Id: id, Count: val.Count, LutSize: val.LutSize}
-			switch {
-			case lb.Key.Scope == tables.ScopeNodeLocal:
-			case lb.SNAT:
-				snat, ok := desired.Node.SNATAddr(lb.Key.Family)
-				if !ok {
-					continue // no node address to masquerade to
-				}
-				ev.Flags = bpf.ExtFlagSNAT
-				ev.Snat.W = bpf.Addr(snat)
-			default:
-				continue // externalTrafficPolicy: Local; the node-local unit serves it
-			}
-			want.ext[fk] = ev
-		}
-	}
-	return want, newIDs, nil
-}
-
 // idOwnedByOther says whether id is assigned to a different key.
 func (r *Reconciler) idOwnedByOther(id uint32, key tables.LBKey) bool {
 	k, ok := r.svcKeys[id]
 	return ok && k != key
-}
-
-func (r *Reconciler) backendIDs(addrs []netip.AddrPort, want state, alloc *idAllocator) ([]uint32, error) {
-	ids := make([]uint32, len(addrs))
-	for i, a := range addrs {
-		id, ok := r.beIDs[a]
-		if !ok {
-			var err error
-			if id, err = alloc.take(); err != nil {
-				return nil, fmt.Errorf("backend ids: %w", err)
-			}
-			r.beIDs[a] = id
-		}
-		ids[i] = id
-		want.backends[id] = a
-	}
-	return ids, nil
-}
-
-func (r *Reconciler) lut(svcID uint32, addrs []netip.AddrPort, ids []uint32) ([]uint32, error) {
-	if t, ok := r.tables[svcID]; ok && slices.Equal(t.backends, addrs) && slices.Equal(t.ids, ids) {
-		return t.lut, nil
-	}
-	bs := make([]maglev.Backend, len(addrs))
-	for i, a := range addrs {
-		bs[i] = maglev.Backend{Name: a.String()}
-	}
-	table, err := r.builder.Build(bs)
-	if err != nil {
-		return nil, err
-	}
-	lut := make([]uint32, len(table))
-	for i, b := range table {
-		lut[i] = ids[b]
-	}
-	r.tables[svcID] = builtTable{backends: slices.Clone(addrs), ids: slices.Clone(ids), lut: lut}
-	return lut, nil
-}
-
-// forgetUnused drops ids and cached tables the maps no longer use.
-func (r *Reconciler) forgetUnused(want state) {
-	live := want.serviceIDs()
-	for k, id := range r.svcIDs {
-		if !live[id] || r.svcKeys[id] != k {
-			delete(r.svcIDs, k)
-		}
-	}
-	for id := range r.svcKeys {
-		if !live[id] {
-			delete(r.svcKeys, id)
-		}
-	}
-	for id := range r.tables {
-		if _, ok := want.luts[id]; !ok {
-			delete(r.tables, id)
-		}
-	}
-	for a, id := range r.beIDs {
-		if want.backends[id] != a {
-			delete(r.beIDs, a)
-		}
-	}
-}
-
-// idAllocator hands out the lowest ids in [1, limit) not in used; one
-// allocator serves one sync, so the scan is linear overall.
-type idAllocator struct {
-	used        map[uint32]bool
-	next, limit uint32
-}
-
-func newIDAllocator(used map[uint32]bool, limit uint32) *idAllocator {
-	return &idAllocator{used: used, next: 1, limit: limit}
-}
-
-func (a *idAllocator) take() (uint32, error) {
-	for ; a.next < a.limit; a.next++ {
-		if !a.used[a.next] {
-			id := a.next
-			a.used[id] = true
-			a.next++
-			return id, nil
-		}
-	}
-	return 0, fmt.Errorf("all %d ids in use", a.limit-1)
 }
 
 // Start syncs whenever the tables change, re-reads the maps every
@@ -487,6 +577,7 @@ func (r *Reconciler) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.tracker.Close()
 	var errs []error
 	for _, l := range r.links {
 		errs = append(errs, l.Close())

@@ -16,7 +16,7 @@ import (
 // with backends has a table of the size it claims, and every slot names an
 // existing backend that, for affinity services, is a member.
 func consistent(m mapSet) error {
-	s, err := readState(m)
+	s, _, err := readState(m, nil, nil)
 	if err != nil {
 		return err
 	}

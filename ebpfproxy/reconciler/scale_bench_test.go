@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,10 +51,11 @@ func TestBenchProxyScale(t *testing.T) {
 			rows = append(rows, benchIptables(t, n, dials))
 		}
 	}
-	fmt.Printf("\n%-16s %8s %12s %14s %24s %24s %24s\n", "datapath", "services", "full sync", "one change", "connect first p50/p99", "connect last p50/p99", "direct p50/p99")
+	fmt.Printf("\n%-16s %8s %12s %14s %10s %8s %24s %24s %24s\n", "datapath", "services", "full sync", "one change", "resync", "Go heap", "connect first p50/p99", "connect last p50/p99", "direct p50/p99")
 	for _, r := range rows {
 		fmt.Println(r)
 	}
+	fmt.Printf("(one change = a tables write, as an EndpointSlice event makes, until the running reconciler has written the maps, median of 21; resync = re-read and compare with nothing to repair, median of 5; Go heap = the test process's live heap, tables and reconciler, after the full sync)\n")
 	fmt.Printf("(10 backends per service; connect = blocking TCP connect+close over loopback, %d each, interleaved; eBPF Maglev M=%d)\n", dials, m)
 }
 
@@ -71,11 +73,13 @@ func nthAddr(base string, i int) netip.Addr {
 	return netip.AddrFrom4(b)
 }
 
-// syncSignal is an Observer that reports each successful sync.
+// syncSignal is an Observer that reports each successful sync that wrote
+// something or was full: a sync woken by a change already synced writes
+// nothing and must not count as the change's.
 type syncSignal struct{ ch chan time.Time }
 
 func (s syncSignal) Synced(start time.Time, d time.Duration, full bool, st SyncStats, svcs, bes int, err error) {
-	if err == nil {
+	if err == nil && (full || st.Changes() > 0) {
 		select {
 		case s.ch <- time.Now():
 		default:
@@ -135,6 +139,12 @@ func benchEBPF(t *testing.T, n int, m uint32, dials int) string {
 	}
 	full := time.Since(start)
 	<-sig.ch
+	// What the tables and the reconciler's records take, with everything
+	// programmed.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heap := fmt.Sprintf("%.0fMB", float64(ms.HeapAlloc)/(1<<20))
 
 	// One change at a time with the reconciler running, as in the proxy.
 	runCtx, stop := context.WithCancel(ctx)
@@ -159,6 +169,20 @@ func benchEBPF(t *testing.T, n int, m uint32, dials int) string {
 	stop()
 	wg.Wait()
 	slices.Sort(changes)
+	// The periodic resync: re-read the maps and compare with the record.
+	var resyncs []time.Duration
+	for range 5 {
+		t0 := time.Now()
+		st, err := rec.Resync(ctx)
+		if err != nil {
+			t.Fatalf("resync: %v", err)
+		}
+		if st.Changes() != 0 {
+			t.Fatalf("resync repaired %+v", st)
+		}
+		resyncs = append(resyncs, time.Since(t0))
+	}
+	slices.Sort(resyncs)
 
 	first, last := vip(0).String(), vip(n-1).String()
 	direct := real[0].String()
@@ -170,8 +194,8 @@ func benchEBPF(t *testing.T, n int, m uint32, dials int) string {
 		pd = append(pd, mustDial(t, direct))
 	}
 	leave()
-	return fmt.Sprintf("%-16s %8d %12s %14s %24s %24s %24s", "eBPF", n, round(full), round(changes[len(changes)/2]),
-		pcts(pf), pcts(pl), pcts(pd))
+	return fmt.Sprintf("%-16s %8d %12s %14s %10s %8s %24s %24s %24s", "eBPF", n, round(full), round(changes[len(changes)/2]),
+		round(resyncs[len(resyncs)/2]), heap, pcts(pf), pcts(pl), pcts(pd))
 }
 
 // enterCgroupT moves the whole test process into dir (sockets belong to
@@ -339,6 +363,6 @@ func benchIptables(t *testing.T, n, dials int) string {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("%-16s %8d %12s %14s %24s %24s %24s", "iptables-legacy", n, round(full), round(changes[len(changes)/2]),
-		pcts(pf), pcts(pl), pcts(pd))
+	return fmt.Sprintf("%-16s %8d %12s %14s %10s %8s %24s %24s %24s", "iptables-legacy", n, round(full), round(changes[len(changes)/2]),
+		"-", "-", pcts(pf), pcts(pl), pcts(pd))
 }

@@ -6,11 +6,14 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
 )
@@ -70,74 +73,105 @@ func frontendOf(k bpf.ServiceKey) netip.AddrPort {
 	return netip.AddrPortFrom(bpf.AddrFrom(k.Addr.W), bpf.PortFrom(k.Port))
 }
 
-// readState reads the owned maps from the kernel.
-func readState(m mapSet) (state, error) {
+// readState reads the owned maps from the kernel. A Maglev table whose
+// kernel id is in innerIDs and whose content is in known is taken from
+// known instead of being read (tables are replaced whole or patched only by
+// the reconciler); the ids of the tables now installed are returned.
+func readState(m mapSet, innerIDs map[uint32]ebpf.MapID, known map[uint32][]uint32) (state, map[uint32]ebpf.MapID, error) {
 	s := newState()
-	var (
-		sk bpf.ServiceKey
-		sv bpf.ServiceValue
-	)
-	it := m.services.Iterate()
-	for it.Next(&sk, &sv) {
-		s.services[sk] = sv
+	inner := map[uint32]ebpf.MapID{}
+	if err := readAll(m.services, func(k bpf.ServiceKey, v bpf.ServiceValue) { s.services[k] = v }); err != nil {
+		return s, inner, fmt.Errorf("read services map: %w", err)
 	}
-	if err := it.Err(); err != nil {
-		return s, fmt.Errorf("read services map: %w", err)
-	}
-	var (
-		id uint32
-		bv bpf.BackendValue
-	)
-	it = m.backends.Iterate()
-	for it.Next(&id, &bv) {
+	if err := readAll(m.backends, func(id uint32, bv bpf.BackendValue) {
 		s.backends[id] = netip.AddrPortFrom(bpf.AddrFrom(bv.Addr.W), bpf.PortFrom(bv.Port))
+	}); err != nil {
+		return s, inner, fmt.Errorf("read backends map: %w", err)
 	}
-	if err := it.Err(); err != nil {
-		return s, fmt.Errorf("read backends map: %w", err)
+	if err := readAll(m.ext, func(k bpf.ServiceKey, v bpf.ExtValue) { s.ext[k] = v }); err != nil {
+		return s, inner, fmt.Errorf("read ext_services map: %w", err)
 	}
-	var ev bpf.ExtValue
-	it = m.ext.Iterate()
-	for it.Next(&sk, &ev) {
-		s.ext[sk] = ev
+	if err := readAll(m.match, func(k bpf.AffinityMatchKey, _ uint8) { s.match[k] = struct{}{} }); err != nil {
+		return s, inner, fmt.Errorf("read affinity_match map: %w", err)
 	}
-	if err := it.Err(); err != nil {
-		return s, fmt.Errorf("read ext_services map: %w", err)
-	}
-	var mk bpf.AffinityMatchKey
-	var one uint8
-	it = m.match.Iterate()
-	for it.Next(&mk, &one) {
-		s.match[mk] = struct{}{}
-	}
-	if err := it.Err(); err != nil {
-		return s, fmt.Errorf("read affinity_match map: %w", err)
-	}
-	// The outer map yields inner map ids; collect keys first, then open each.
+	// The outer map yields inner map ids: reuse what is known, open the rest.
 	var ids []uint32
-	var innerID uint32
-	it = m.maglev.Iterate()
-	for it.Next(&id, &innerID) {
+	if err := readAll(m.maglev, func(id uint32, innerID uint32) {
+		if lut, ok := known[id]; ok && innerIDs[id] == ebpf.MapID(innerID) && innerID != 0 {
+			s.luts[id] = lut
+			inner[id] = ebpf.MapID(innerID)
+			return
+		}
 		ids = append(ids, id)
-	}
-	if err := it.Err(); err != nil {
-		return s, fmt.Errorf("read maglev map: %w", err)
+	}); err != nil {
+		return s, inner, fmt.Errorf("read maglev map: %w", err)
 	}
 	for _, id := range ids {
-		var inner *ebpf.Map
-		if err := m.maglev.Lookup(id, &inner); err != nil {
+		var t *ebpf.Map
+		if err := m.maglev.Lookup(id, &t); err != nil {
 			if errors.Is(err, ebpf.ErrKeyNotExist) {
 				continue // deleted meanwhile
 			}
-			return s, fmt.Errorf("open maglev table of service %d: %w", id, err)
+			return s, inner, fmt.Errorf("open maglev table of service %d: %w", id, err)
 		}
-		lut, err := readLUT(inner)
-		inner.Close()
+		lut, err := readLUT(t)
+		if err == nil {
+			inner[id], err = mapID(t)
+		}
+		t.Close()
 		if err != nil {
-			return s, fmt.Errorf("read maglev table of service %d: %w", id, err)
+			return s, inner, fmt.Errorf("read maglev table of service %d: %w", id, err)
 		}
 		s.luts[id] = lut
 	}
-	return s, nil
+	return s, inner, nil
+}
+
+// readAll calls f for every entry of a hash map, reading in batches where
+// the kernel can.
+func readAll[K comparable, V any](m *ebpf.Map, f func(K, V)) error {
+	n := min(int(m.MaxEntries()), batchChunk)
+	keys, vals := make([]K, n), make([]V, n)
+	var cursor ebpf.MapBatchCursor
+	for {
+		c, err := m.BatchLookup(&cursor, keys, vals, nil)
+		for i := range c {
+			f(keys[i], vals[i])
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		if errors.Is(err, ebpf.ErrNotSupported) && c == 0 {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var k K
+	var v V
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		f(k, v)
+	}
+	return it.Err()
+}
+
+// mapID is a map's kernel id. It asks BPF_OBJ_GET_INFO_BY_FD for the
+// first two fields of bpf_map_info only: ebpf.Map.Info also parses
+// /proc/self/fdinfo, which costs more than making the table.
+func mapID(m *ebpf.Map) (ebpf.MapID, error) {
+	info := new([2]uint32) // type, id
+	attr := struct {
+		fd, infoLen uint32
+		info        uint64
+	}{uint32(m.FD()), 8, uint64(uintptr(unsafe.Pointer(info)))}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET_INFO_BY_FD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(info)
+	if errno != 0 {
+		return 0, fmt.Errorf("get map info: %w", errno)
+	}
+	return ebpf.MapID(info[1]), nil
 }
 
 func readLUT(inner *ebpf.Map) ([]uint32, error) {
@@ -174,6 +208,19 @@ type SyncStats struct {
 	MatchWritten, MatchDeleted       int
 }
 
+func (s *SyncStats) add(o SyncStats) {
+	s.BackendsWritten += o.BackendsWritten
+	s.BackendsDeleted += o.BackendsDeleted
+	s.ServicesWritten += o.ServicesWritten
+	s.ServicesDeleted += o.ServicesDeleted
+	s.ExtWritten += o.ExtWritten
+	s.ExtDeleted += o.ExtDeleted
+	s.TablesWritten += o.TablesWritten
+	s.TablesDeleted += o.TablesDeleted
+	s.MatchWritten += o.MatchWritten
+	s.MatchDeleted += o.MatchDeleted
+}
+
 // Changes is the total number of map operations.
 func (s SyncStats) Changes() int {
 	return s.BackendsWritten + s.BackendsDeleted + s.ServicesWritten + s.ServicesDeleted + s.ExtWritten + s.ExtDeleted +
@@ -199,7 +246,9 @@ const (
 // the frontends that use them (raising counts), and frontends are removed
 // or lowered before the tables and backends they used are deleted.
 // newIDs are service ids taken afresh, whose counters are zeroed.
-func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncStats, error) {
+//
+// innerIDs gets the kernel ids of the tables installed.
+func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.MapID, after func(step)) (SyncStats, error) {
 	var st SyncStats
 	if after == nil {
 		after = func(step) {}
@@ -208,11 +257,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	// 1. Backends.
 	var beKeys []uint32
 	var beVals []bpf.BackendValue
-	for _, id := range sortedKeys(want.backends, cmp.Compare[uint32]) {
+	for _, id := range changedKeys(want.backends, cur.backends, cmp.Compare[uint32]) {
 		a := want.backends[id]
-		if old, ok := cur.backends[id]; ok && old == a {
-			continue
-		}
 		var v bpf.BackendValue
 		v.Addr.W = bpf.Addr(a.Addr())
 		v.Port = bpf.Port(a.Port())
@@ -225,12 +271,7 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	after(stepBackendsWrite)
 
 	// 2. Affinity membership, before a table can hand out the backend.
-	var mkAdd []bpf.AffinityMatchKey
-	for _, k := range sortedKeys(want.match, compareMatch) {
-		if _, ok := cur.match[k]; !ok {
-			mkAdd = append(mkAdd, k)
-		}
-	}
+	mkAdd := goneKeys(want.match, cur.match, compareMatch)
 	if err := batchUpdate(m.match, mkAdd, make([]uint8, len(mkAdd))); err != nil {
 		return st, fmt.Errorf("write affinity_match: %w", err)
 	}
@@ -247,11 +288,17 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	}
 	var tableIDs []uint32
 	var tableLUTs [][]uint32
-	for _, id := range sortedKeys(want.luts, cmp.Compare[uint32]) {
-		lut := want.luts[id]
-		if slices.Equal(cur.luts[id], lut) {
+	var lutIDs []uint32
+	for id, lut := range want.luts {
+		old, ok := cur.luts[id]
+		if ok && len(old) > 0 && len(old) == len(lut) && &old[0] == &lut[0] || ok && slices.Equal(old, lut) {
 			continue
 		}
+		lutIDs = append(lutIDs, id)
+	}
+	slices.Sort(lutIDs)
+	for _, id := range lutIDs {
+		lut := want.luts[id]
 		if old, ok := cur.luts[id]; ok && len(old) == len(lut) {
 			// Same size: rewrite the changed slots in place. Each slot
 			// write is atomic and every backend either table names exists
@@ -264,7 +311,7 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 		}
 		tableIDs, tableLUTs = append(tableIDs, id), append(tableLUTs, lut)
 	}
-	if err := writeLUTs(m.maglev, tableIDs, tableLUTs); err != nil {
+	if err := writeLUTs(m.maglev, tableIDs, tableLUTs, innerIDs); err != nil {
 		return st, err
 	}
 	st.TablesWritten += len(tableIDs)
@@ -273,12 +320,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	// 4. Frontends, now that everything they point at exists.
 	var skAdd []bpf.ServiceKey
 	var svAdd []bpf.ServiceValue
-	for _, k := range sortedKeys(want.services, compareServiceKey) {
-		v := want.services[k]
-		if old, ok := cur.services[k]; ok && old == v {
-			continue
-		}
-		skAdd, svAdd = append(skAdd, k), append(svAdd, v)
+	for _, k := range changedKeys(want.services, cur.services, compareServiceKey) {
+		skAdd, svAdd = append(skAdd, k), append(svAdd, want.services[k])
 	}
 	if err := batchUpdate(m.services, skAdd, svAdd); err != nil {
 		return st, fmt.Errorf("write services: %w", err)
@@ -286,12 +329,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	st.ServicesWritten = len(skAdd)
 	var ekAdd []bpf.ServiceKey
 	var evAdd []bpf.ExtValue
-	for _, k := range sortedKeys(want.ext, compareServiceKey) {
-		v := want.ext[k]
-		if old, ok := cur.ext[k]; ok && old == v {
-			continue
-		}
-		ekAdd, evAdd = append(ekAdd, k), append(evAdd, v)
+	for _, k := range changedKeys(want.ext, cur.ext, compareServiceKey) {
+		ekAdd, evAdd = append(ekAdd, k), append(evAdd, want.ext[k])
 	}
 	if err := batchUpdate(m.ext, ekAdd, evAdd); err != nil {
 		return st, fmt.Errorf("write ext_services: %w", err)
@@ -300,22 +339,12 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	after(stepServicesWrite)
 
 	// 5. Frontends that are gone.
-	var skDel []bpf.ServiceKey
-	for _, k := range sortedKeys(cur.services, compareServiceKey) {
-		if _, ok := want.services[k]; !ok {
-			skDel = append(skDel, k)
-		}
-	}
+	skDel := goneKeys(cur.services, want.services, compareServiceKey)
 	if err := batchDelete(m.services, skDel); err != nil {
 		return st, fmt.Errorf("delete services: %w", err)
 	}
 	st.ServicesDeleted = len(skDel)
-	var ekDel []bpf.ServiceKey
-	for _, k := range sortedKeys(cur.ext, compareServiceKey) {
-		if _, ok := want.ext[k]; !ok {
-			ekDel = append(ekDel, k)
-		}
-	}
+	ekDel := goneKeys(cur.ext, want.ext, compareServiceKey)
 	if err := batchDelete(m.ext, ekDel); err != nil {
 		return st, fmt.Errorf("delete ext_services: %w", err)
 	}
@@ -324,12 +353,7 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 
 	// 6. Tables no frontend uses any more, in one batch: every write to a
 	// map of maps waits for an RCU grace period (~10ms), once per call.
-	var lutDel []uint32
-	for _, id := range sortedKeys(cur.luts, cmp.Compare[uint32]) {
-		if _, ok := want.luts[id]; !ok {
-			lutDel = append(lutDel, id)
-		}
-	}
+	lutDel := goneKeys(cur.luts, want.luts, cmp.Compare[uint32])
 	if err := batchDelete(m.maglev, lutDel); err != nil {
 		return st, fmt.Errorf("delete maglev tables: %w", err)
 	}
@@ -337,24 +361,14 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	after(stepTablesDel)
 
 	// 7. and 8. Membership and backends nothing refers to.
-	var mkDel []bpf.AffinityMatchKey
-	for _, k := range sortedKeys(cur.match, compareMatch) {
-		if _, ok := want.match[k]; !ok {
-			mkDel = append(mkDel, k)
-		}
-	}
+	mkDel := goneKeys(cur.match, want.match, compareMatch)
 	if err := batchDelete(m.match, mkDel); err != nil {
 		return st, fmt.Errorf("delete affinity_match: %w", err)
 	}
 	st.MatchDeleted = len(mkDel)
 	after(stepMatchDel)
 
-	var beDel []uint32
-	for _, id := range sortedKeys(cur.backends, cmp.Compare[uint32]) {
-		if _, ok := want.backends[id]; !ok {
-			beDel = append(beDel, id)
-		}
-	}
+	beDel := goneKeys(cur.backends, want.backends, cmp.Compare[uint32])
 	if err := batchDelete(m.backends, beDel); err != nil {
 		return st, fmt.Errorf("delete backends: %w", err)
 	}
@@ -366,26 +380,27 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 // writeLUTs installs fresh tables for ids. Each write to the outer map (a
 // map of maps) makes the kernel wait for an RCU grace period, about 10ms
 // here, so the tables go in with batch updates: one wait per batch.
-func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32) error {
+func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32, innerIDs map[uint32]ebpf.MapID) error {
 	for i := 0; i < len(ids); i += innerBatch {
 		j := min(i+innerBatch, len(ids))
-		inners := make([]*ebpf.Map, 0, j-i)
-		fds := make([]uint32, 0, j-i)
+		inners, mapIDs, err := newLUTs(ids[i:j], luts[i:j])
 		closeAll := func() {
 			for _, m := range inners {
-				m.Close()
+				if m != nil {
+					m.Close()
+				}
 			}
 		}
-		for k := i; k < j; k++ {
-			inner, err := newLUT(luts[k])
-			if err != nil {
-				closeAll()
-				return fmt.Errorf("maglev table of service %d: %w", ids[k], err)
-			}
-			inners = append(inners, inner)
-			fds = append(fds, uint32(inner.FD()))
+		if err != nil {
+			closeAll()
+			return err
 		}
-		_, err := outer.BatchUpdate(ids[i:j], fds, nil)
+		fds := make([]uint32, len(inners))
+		for k, inner := range inners {
+			fds[k] = uint32(inner.FD())
+			innerIDs[ids[i+k]] = mapIDs[k]
+		}
+		_, err = outer.BatchUpdate(ids[i:j], fds, nil)
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			err = nil
 			for k, inner := range inners {
@@ -400,6 +415,35 @@ func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32) error {
 		}
 	}
 	return nil
+}
+
+// newLUTs creates and fills tables, on every CPU when there are many:
+// creating and filling is per-table kernel work that runs in parallel.
+func newLUTs(ids []uint32, luts [][]uint32) ([]*ebpf.Map, []ebpf.MapID, error) {
+	inners := make([]*ebpf.Map, len(ids))
+	mapIDs := make([]ebpf.MapID, len(ids))
+	errs := make([]error, len(ids))
+	one := func(k int) {
+		inner, err := newLUT(luts[k])
+		if err == nil {
+			mapIDs[k], err = mapID(inner)
+			inners[k] = inner
+		}
+		if err != nil {
+			errs[k] = fmt.Errorf("maglev table of service %d: %w", ids[k], err)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(ids)/64+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < len(ids); k += workers {
+				one(k)
+			}
+		})
+	}
+	wg.Wait()
+	return inners, mapIDs, errors.Join(errs...)
 }
 
 // patchLUT writes the slots of service id's installed table that differ
@@ -481,8 +525,29 @@ func batchDelete[K any](m *ebpf.Map, keys []K) error {
 	return nil
 }
 
-func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {
-	return slices.SortedFunc(maps.Keys(m), c)
+// changedKeys lists, sorted, the keys whose value in want is not the one in
+// cur.
+func changedKeys[K, V comparable](want, cur map[K]V, c func(a, b K) int) []K {
+	var out []K
+	for k, v := range want {
+		if old, ok := cur[k]; !ok || old != v {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, c)
+	return out
+}
+
+// goneKeys lists, sorted, the keys of a that b lacks.
+func goneKeys[K comparable, V, W any](a map[K]V, b map[K]W, c func(a, b K) int) []K {
+	var out []K
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, c)
+	return out
 }
 
 func compareServiceKey(a, b bpf.ServiceKey) int {

@@ -3,6 +3,7 @@ package tables
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -19,6 +20,18 @@ type Tables struct {
 	revision uint64
 	changed  chan struct{}
 	hooks    []func()
+
+	// built holds each service's units as buildLBServices makes them,
+	// claims who claims each frontend, units the units the datapath gets
+	// (conflicts resolved) and conflicts the frontends each service lost;
+	// see changes.go.
+	built     map[ServiceName][]LBService
+	claims    map[claimKey][]unitRef
+	units     map[ServiceName][]LBService
+	conflicts map[ServiceName][]string
+	trackers  []*ChangeTracker
+	// checked are the services with a healthCheckNodePort to answer.
+	checked map[ServiceName]struct{}
 }
 
 // New returns empty tables for the given node.
@@ -28,6 +41,12 @@ func New(node Node) *Tables {
 		services: map[ServiceName]Service{},
 		backends: map[ServiceName]map[string][]Backend{},
 		changed:  make(chan struct{}, 1),
+
+		built:     map[ServiceName][]LBService{},
+		claims:    map[claimKey][]unitRef{},
+		units:     map[ServiceName][]LBService{},
+		conflicts: map[ServiceName][]string{},
+		checked:   map[ServiceName]struct{}{},
 	}
 }
 
@@ -63,11 +82,19 @@ func (t *Tables) bump() {
 	}
 }
 
-// SetNode replaces the node's identity and addresses.
+// SetNode replaces the node's identity and addresses; setting the same
+// node again changes nothing.
 func (t *Tables) SetNode(n Node) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// Node updates are frequent (status heartbeats) and rarely change what
+	// the proxy uses; an unchanged node must not recompute every service.
+	if n.Name == t.node.Name && n.Zone == t.node.Zone && slices.Equal(n.Addresses, t.node.Addresses) {
+		return
+	}
 	t.node = n
+	t.node.Addresses = slices.Clone(n.Addresses)
+	t.rebuildAll()
 	t.bump()
 }
 
@@ -82,6 +109,12 @@ func (t *Tables) UpsertService(s Service) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.services[s.Name] = cloneService(s)
+	if s.ExternalTrafficPolicy == PolicyLocal && s.HealthCheckNodePort != 0 && len(s.ClusterIPs) > 0 {
+		t.checked[s.Name] = struct{}{}
+	} else {
+		delete(t.checked, s.Name)
+	}
+	t.rebuild(s.Name)
 	t.bump()
 	return nil
 }
@@ -93,6 +126,8 @@ func (t *Tables) DeleteService(name ServiceName) {
 	defer t.mu.Unlock()
 	if _, ok := t.services[name]; ok {
 		delete(t.services, name)
+		delete(t.checked, name)
+		t.rebuild(name)
 		t.bump()
 	}
 }
@@ -113,6 +148,7 @@ func (t *Tables) UpsertBackends(svc ServiceName, source string, bs []Backend) er
 		t.backends[svc] = m
 	}
 	m[source] = slices.Clone(bs)
+	t.rebuild(svc)
 	t.bump()
 	return nil
 }
@@ -129,6 +165,7 @@ func (t *Tables) DeleteBackends(svc ServiceName, source string) {
 	if len(m) == 0 {
 		delete(t.backends, svc)
 	}
+	t.rebuild(svc)
 	t.bump()
 }
 
@@ -163,50 +200,20 @@ func (t *Tables) Backends(svc ServiceName) []Backend {
 	return out
 }
 
-// Desired computes what the datapath should hold now.
+// Desired is what the datapath should hold now, every service at once;
+// a reader that syncs repeatedly should Track changes instead. The units'
+// slices are shared with the tables: read only.
 func (t *Tables) Desired() Desired {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	names := make([]ServiceName, 0, len(t.services))
-	for n := range t.services {
-		names = append(names, n)
-	}
-	slices.SortFunc(names, compareName)
-
 	d := Desired{Node: t.node}
 	d.Node.Addresses = slices.Clone(t.node.Addresses)
-	// Node-local units hold TC-only copies of external frontends, so they
-	// are checked for conflicts among themselves.
-	owner := map[Frontend]LBKey{}
-	ownerTC := map[Frontend]LBKey{}
-	for _, n := range names {
-		svc := t.services[n]
-		var all []Backend
-		for _, bs := range t.backends[n] {
-			all = append(all, bs...)
-		}
-		for _, lb := range buildLBServices(svc, all, t.node) {
-			kept := lb.Frontends[:0]
-			for _, f := range lb.Frontends {
-				fk := Frontend{Addr: f.Addr, Protocol: f.Protocol}
-				owners := owner
-				if lb.Key.Scope == ScopeNodeLocal {
-					owners = ownerTC
-				}
-				if prev, taken := owners[fk]; taken {
-					d.Conflicts = append(d.Conflicts, fmt.Sprintf("%s claimed by %s and %s", f, prev, lb.Key))
-					continue
-				}
-				owners[fk] = lb.Key
-				kept = append(kept, f)
-			}
-			lb.Frontends = kept
-			if len(lb.Frontends) > 0 {
-				d.Services = append(d.Services, lb)
-			}
-		}
+	for _, n := range slices.SortedFunc(maps.Keys(t.units), compareName) {
+		d.Services = append(d.Services, t.units[n]...)
 	}
-	slices.SortFunc(d.Services, func(a, b LBService) int { return CompareLBKey(a.Key, b.Key) })
+	for _, n := range slices.SortedFunc(maps.Keys(t.conflicts), compareName) {
+		d.Conflicts = append(d.Conflicts, t.conflicts[n]...)
+	}
 	return d
 }
 
@@ -218,10 +225,8 @@ func (t *Tables) HealthChecks() []HealthCheck {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []HealthCheck
-	for n, svc := range t.services {
-		if svc.ExternalTrafficPolicy != PolicyLocal || svc.HealthCheckNodePort == 0 || len(svc.ClusterIPs) == 0 {
-			continue
-		}
+	for n := range t.checked {
+		svc := t.services[n]
 		seen := map[netip.AddrPort]bool{}
 		for _, bs := range t.backends[n] {
 			for _, b := range bs {

@@ -1,0 +1,233 @@
+//go:build linux
+
+package reconciler
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
+	"github.com/skiff-dev/skiff/ebpfproxy/tables"
+)
+
+// TestSyncWritesOnlyChanged programs many services, then changes one at a
+// time: each sync must rebuild only the changed service's unit and write
+// only its entries, and a Resync afterwards (which compares everything
+// with the kernel's maps) must find nothing to repair.
+func TestSyncWritesOnlyChanged(t *testing.T) {
+	e := newEnv(t)
+	const n = 50
+	vip := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, 10, byte(i + 1)}), 80)
+	}
+	bes := func(i, gen, count int) []netip.AddrPort {
+		var out []netip.AddrPort
+		for j := range count {
+			out = append(out, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 244, byte(20 + i), byte(10*gen + j + 1)}), 8080))
+		}
+		return out
+	}
+	name := func(i int) tables.ServiceName {
+		return tables.ServiceName{Namespace: "test", Name: fmt.Sprintf("s%d", i)}
+	}
+	for i := range n {
+		e.service(name(i).Name, vip(i), tables.TCP, 0, bes(i, 0, 3)...)
+	}
+	st := e.sync()
+	if st.ServicesWritten != n || st.BackendsWritten != 3*n || st.TablesWritten != n {
+		t.Fatalf("first sync wrote %+v, want %d services, %d backends, %d tables", st, n, 3*n, n)
+	}
+	resyncClean := func(what string) {
+		t.Helper()
+		st, err := e.rec.Resync(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Changes() != 0 {
+			t.Errorf("%s: Resync had to repair %+v", what, st)
+		}
+	}
+	resyncClean("after the first sync")
+
+	for _, tc := range []struct {
+		name string
+		do   func()
+		want SyncStats
+	}{{
+		name: "one backend replaced",
+		do:   func() { e.setBackends(name(7), tables.TCP, append(bes(7, 0, 2), bes(7, 1, 1)...)...) },
+		want: SyncStats{BackendsWritten: 1, BackendsDeleted: 1, TablesWritten: 1},
+	}, {
+		name: "one backend added",
+		do:   func() { e.setBackends(name(8), tables.TCP, bes(8, 0, 4)...) },
+		want: SyncStats{BackendsWritten: 1, ServicesWritten: 1, TablesWritten: 1},
+	}, {
+		name: "affinity enabled",
+		do:   func() { e.service(name(9).Name, vip(9), tables.TCP, time.Hour, bes(9, 0, 3)...) },
+		want: SyncStats{ServicesWritten: 1, MatchWritten: 3},
+	}, {
+		name: "service deleted",
+		do:   func() { e.tables.DeleteService(name(10)) },
+		want: SyncStats{ServicesDeleted: 1, TablesDeleted: 1, BackendsDeleted: 3},
+	}, {
+		name: "service added",
+		do:   func() { e.service("new", netip.MustParseAddrPort("10.250.11.1:80"), tables.TCP, 0, bes(200, 0, 2)...) },
+		want: SyncStats{ServicesWritten: 1, TablesWritten: 1, BackendsWritten: 2},
+	}, {
+		name: "backends shared with another service",
+		do:   func() { e.setBackends(name(11), tables.TCP, bes(12, 0, 3)...) },
+		want: SyncStats{TablesWritten: 1, BackendsDeleted: 3},
+	}, {
+		name: "nothing changed",
+		do:   func() { e.setBackends(name(13), tables.TCP, bes(13, 0, 3)...) },
+		want: SyncStats{},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			built := e.rec.stats.unitsBuilt
+			tc.do()
+			st := e.sync()
+			if st != tc.want {
+				t.Errorf("sync wrote %+v, want %+v", st, tc.want)
+			}
+			wantBuilt := 1
+			if tc.want == (SyncStats{}) {
+				wantBuilt = 0
+			}
+			if tc.want.ServicesDeleted > 0 {
+				wantBuilt = 0
+			}
+			if got := e.rec.stats.unitsBuilt - built; got != wantBuilt {
+				t.Errorf("sync rebuilt %d units, want %d", got, wantBuilt)
+			}
+			resyncClean(tc.name)
+		})
+	}
+}
+
+// TestMaglevMemo checks that units with the same backends share one
+// Maglev computation.
+func TestMaglevMemo(t *testing.T) {
+	e := newEnv(t)
+	shared := []netip.AddrPort{netip.MustParseAddrPort("10.244.40.1:8080"), netip.MustParseAddrPort("10.244.40.2:8080")}
+	for i := range 5 {
+		e.service(fmt.Sprintf("m%d", i), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, 12, byte(i + 1)}), 80), tables.TCP, 0, shared...)
+	}
+	built := e.rec.stats.tablesBuilt
+	st := e.sync()
+	if st.TablesWritten != 5 {
+		t.Errorf("wrote %d tables, want 5", st.TablesWritten)
+	}
+	if got := e.rec.stats.tablesBuilt - built; got != 1 {
+		t.Errorf("built %d Maglev tables for 5 services with the same backends, want 1", got)
+	}
+}
+
+// TestSyncAfterFailure makes a write fail (the services map is full of
+// entries added behind the reconciler's back) and an id allocation fail
+// (more units than ids): after each, once the cause is gone, the next sync
+// must bring the maps to the desired state, so that Resync finds nothing
+// to repair.
+func TestSyncAfterFailure(t *testing.T) {
+	e := newEnv(t)
+	be := netip.MustParseAddrPort("10.244.50.1:8080")
+	e.service("a", netip.MustParseAddrPort("10.250.13.1:80"), tables.TCP, 0, be)
+	e.sync()
+
+	// Fill the services map with strays, then add a service.
+	var strays []netip.AddrPort
+	for i := 0; ; i++ {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 251, byte(i >> 8), byte(i)}), 80)
+		if err := e.rec.maps.services.Put(frontendKey(ap, 6), bpf.ServiceValue{Id: 900}); err != nil {
+			break
+		}
+		strays = append(strays, ap)
+	}
+	e.service("b", netip.MustParseAddrPort("10.250.13.2:80"), tables.TCP, 0, be)
+	if _, err := e.rec.Sync(e.ctx); err == nil {
+		t.Fatal("sync into a full services map: want an error")
+	}
+	for _, ap := range strays {
+		if err := e.rec.maps.services.Delete(frontendKey(ap, 6)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sync()
+	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
+		t.Errorf("after the failed write was retried, Resync repaired %+v (err %v)", st, err)
+	}
+
+	// More units than service ids (the map holds 1024: ids 1..1023).
+	for i := range 1100 {
+		e.service(fmt.Sprintf("x%d", i), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, byte(14 + i/250), byte(i%250 + 1)}), 80), tables.TCP, 0, be)
+	}
+	if _, err := e.rec.Sync(e.ctx); err == nil {
+		t.Fatal("sync with more units than ids: want an error")
+	}
+	for i := range 1100 {
+		if i >= 10 {
+			e.tables.DeleteService(tables.ServiceName{Namespace: "test", Name: fmt.Sprintf("x%d", i)})
+		}
+	}
+	e.sync()
+	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
+		t.Errorf("after the failed allocation was retried, Resync repaired %+v (err %v)", st, err)
+	}
+	snap, err := e.rec.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Frontends) != 12 {
+		t.Errorf("%d frontends, want 12 (a, b, x0..x9):\n%s", len(snap.Frontends), snap)
+	}
+}
+
+// TestResyncRepairsReplacedEntries changes values behind the reconciler's
+// back, where the keys stay: a backend's address, a Maglev table swapped
+// for another, an affinity membership removed. Resync compares with the
+// record and must put every one back.
+func TestResyncRepairsReplacedEntries(t *testing.T) {
+	e := newEnv(t)
+	b1, b2 := netip.MustParseAddrPort("10.244.60.1:8080"), netip.MustParseAddrPort("10.244.60.2:8080")
+	e.service("s", netip.MustParseAddrPort("10.250.20.1:80"), tables.TCP, time.Hour, b1, b2)
+	e.sync()
+	want, err := e.rec.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := want.Backends[0]
+	var v bpf.BackendValue
+	v.Addr.W = bpf.Addr(netip.MustParseAddr("10.244.61.1"))
+	v.Port = bpf.Port(9)
+	if err := e.rec.maps.backends.Put(be.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	svcID := want.Tables[0].ServiceID
+	other, err := newLUT(make([]uint32, 1021))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rec.maps.maglev.Put(svcID, other); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	if err := e.rec.maps.match.Delete(bpf.AffinityMatchKey{SvcId: svcID, BackendId: be.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := e.rec.Resync(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (SyncStats{BackendsWritten: 1, TablesWritten: 1, MatchWritten: 1}) {
+		t.Errorf("Resync wrote %+v, want 1 backend, 1 table, 1 membership", st)
+	}
+	got, _ := e.rec.Dump()
+	if got.String() != want.String() {
+		t.Errorf("after Resync:\n%s\nwant:\n%s", got, want)
+	}
+	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
+		t.Errorf("second Resync repaired %+v (err %v)", st, err)
+	}
+}
