@@ -15,10 +15,14 @@ import (
 
 	"github.com/skiff-dev/skiff/apis/cluster/v1alpha1"
 	"github.com/skiff-dev/skiff/cluster/hostnet"
+	"github.com/skiff-dev/skiff/kubelet/runtime"
 )
 
 // DefaultStateRoot holds one directory per cluster.
 const DefaultStateRoot = "/var/lib/skiff/clusters"
+
+// maxSocketPath is the longest path a unix socket address can hold.
+const maxSocketPath = 107
 
 // configFile is the config a cluster was made with, inside its directory.
 const configFile = "cluster.yaml"
@@ -103,7 +107,14 @@ func New(cfg *v1alpha1.Cluster, opts Options) (*Cluster, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.nodes = append(c.nodes, &node{index: i, spec: spec, ips: ips, dir: filepath.Join(c.dir, "nodes", spec.Name)})
+		n := &node{index: i, spec: spec, ips: ips, dir: filepath.Join(c.dir, "nodes", spec.Name)}
+		// containerd's ttrpc socket is the longest path a node has, and
+		// a unix socket path has at most 107 bytes.
+		if sock := runtime.SupervisedSocket(filepath.Join(c.kubeletDataDir(n), "containerd")) + ".ttrpc"; len(sock) > maxSocketPath {
+			return nil, fmt.Errorf("node %s: its containerd socket %s would be %d bytes long, over the %d a unix socket allows: use a shorter --state-dir or node name",
+				spec.Name, sock, len(sock), maxSocketPath)
+		}
+		c.nodes = append(c.nodes, n)
 	}
 	return c, nil
 }

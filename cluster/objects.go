@@ -56,7 +56,13 @@ func (c *Cluster) ensureDNSService(ctx context.Context, client kubernetes.Interf
 			},
 		},
 	}
-	if _, err := client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	// Get first: a create of an existing Service fails on its cluster IP
+	// (already allocated) before its name.
+	if _, err := client.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	// The DNS servers run on the control-plane nodes, not in pods, so the

@@ -329,7 +329,7 @@ func (c *Cluster) loadImages(ctx context.Context, n *node) error {
 			return err == nil, nil
 		})
 		if perr != nil {
-			return fmt.Errorf("node %s: skiff image %v: %v: %s", n.name(), args, err, out)
+			return fmt.Errorf("node %s: skiff image %v: %v: %s (the kubelet runs containerd: see %s)", n.name(), args, err, out, n.path("logs", componentKubelet+".log"))
 		}
 		return nil
 	}

@@ -135,4 +135,3 @@ func newStatusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&stateRoot, "state-dir", cluster.DefaultStateRoot, "Where clusters keep their state.")
 	return cmd
 }
-
