@@ -1,5 +1,5 @@
 # Every target delegates to a script under hack/.
-.PHONY: build test generate verify deps run bench
+.PHONY: build test generate verify deps run up down bench
 
 build:
 	hack/build.sh
@@ -18,6 +18,12 @@ deps:
 
 run:
 	hack/local-up.sh
+
+up:
+	hack/up.sh
+
+down:
+	bin/skiff down
 
 bench:
 	hack/bench-apiserver.sh
