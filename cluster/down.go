@@ -1,18 +1,16 @@
 package cluster
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cluster/daemon"
 	"github.com/skiff-dev/skiff/internal/cgroups"
+	"github.com/skiff-dev/skiff/internal/mountinfo"
 )
 
 // stopGrace is how long a daemon gets between SIGTERM and SIGKILL.
@@ -79,7 +77,7 @@ func (c *Cluster) Leftovers() []string {
 			}
 		}
 	}
-	if ms, _ := mountsUnder(c.dir); len(ms) > 0 {
+	if ms, _ := mountinfo.Under(c.dir); len(ms) > 0 {
 		for _, m := range ms {
 			left = append(left, "mount "+m)
 		}
@@ -90,55 +88,12 @@ func (c *Cluster) Leftovers() []string {
 	return append(left, c.net.Leftovers()...)
 }
 
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMount(fields[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out, s.Err()
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // unmountUnder detaches every mount at or below dir (volumes, container
 // root filesystems, pinned pod network namespaces), deepest first, until
 // none is left (a mount may be stacked).
 func unmountUnder(dir string) error {
 	for range 5 {
-		ms, err := mountsUnder(dir)
+		ms, err := mountinfo.Under(dir)
 		if err != nil {
 			return err
 		}
@@ -151,7 +106,7 @@ func unmountUnder(dir string) error {
 			}
 		}
 	}
-	ms, _ := mountsUnder(dir)
+	ms, _ := mountinfo.Under(dir)
 	if len(ms) > 0 {
 		return fmt.Errorf("mounts left under %s: %v", dir, ms)
 	}

@@ -161,9 +161,9 @@ func Remove(mounts []Mount, rel string) error {
 	return errors.Join(errs...)
 }
 
-// rmdir removes a cgroup directory, retrying while it is busy: a cgroup
-// whose last process has just exited stays populated until the kernel has
-// finished with it.
+// rmdir removes a cgroup directory, retrying while it is busy with no
+// process left: a cgroup whose last process has just exited stays
+// populated until the kernel has finished with it.
 func rmdir(d string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -171,7 +171,8 @@ func rmdir(d string) error {
 		switch {
 		case err == nil, errors.Is(err, unix.ENOENT):
 			return nil
-		case !errors.Is(err, unix.EBUSY) || time.Now().After(deadline):
+		case !errors.Is(err, unix.EBUSY) || len(pids(d)) > 0 || time.Now().After(deadline):
+			// Busy with processes is not going to pass by waiting.
 			return err
 		}
 		time.Sleep(20 * time.Millisecond)

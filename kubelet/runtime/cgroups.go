@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -12,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/skiff-dev/skiff/internal/cgroups"
 )
 
 // CPU conversions as the kubelet does them for cgroup v1.
@@ -57,46 +57,6 @@ func PodCgroupParent(root string, qos corev1.PodQOSClass, uid types.UID) string 
 	}
 }
 
-// cgroupMounts lists the mount points of the host's cgroup hierarchies
-// (every v1 controller mount and the v2 unified tree).
-func cgroupMounts() ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
-	}
-	defer f.Close()
-	var out []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+1 >= len(fields) || len(fields) < 5 {
-			continue
-		}
-		if fs := fields[sep+1]; (fs == "cgroup" || fs == "cgroup2") && fields[3] == "/" {
-			out = append(out, fields[4])
-		}
-	}
-	return out, s.Err()
-}
-
-func controllerMount(mounts []string, controller string) string {
-	for _, m := range mounts {
-		for _, c := range strings.Split(filepath.Base(m), ",") {
-			if c == controller {
-				return m
-			}
-		}
-	}
-	return ""
-}
-
 // podCgroupLimits are the pod-level limits written to the pod cgroup.
 type podCgroupLimits struct {
 	memoryBytes int64 // 0: unlimited
@@ -124,11 +84,11 @@ func computePodCgroupLimits(pod *corev1.Pod) podCgroupLimits {
 // and writes its limits; runc creates the rest when the first container
 // joins.
 func ensurePodCgroup(parent string, l podCgroupLimits) error {
-	mounts, err := cgroupMounts()
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return err
 	}
-	if m := controllerMount(mounts, "memory"); m != "" {
+	if m := cgroups.Controller(mounts, "memory"); m != "" {
 		dir := filepath.Join(m, parent)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create pod memory cgroup: %w", err)
@@ -139,7 +99,7 @@ func ensurePodCgroup(parent string, l podCgroupLimits) error {
 			}
 		}
 	}
-	if m := controllerMount(mounts, "cpu"); m != "" {
+	if m := cgroups.Controller(mounts, "cpu"); m != "" {
 		dir := filepath.Join(m, parent)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create pod cpu cgroup: %w", err)
@@ -169,44 +129,17 @@ func writeCgroupFile(dir, file, value string) error {
 // removeCgroupTree removes the cgroup rel (and any child cgroups left in it)
 // from every hierarchy. Cgroups still holding processes make it fail.
 func removeCgroupTree(rel string) error {
-	mounts, err := cgroupMounts()
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, m := range mounts {
-		if err := rmdirCgroup(filepath.Join(m, rel)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func rmdirCgroup(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read cgroup %s: %w", dir, err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			if err := rmdirCgroup(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove cgroup %s: %w", dir, err)
-	}
-	return nil
+	return cgroups.Remove(mounts, rel)
 }
 
 // podCgroupUIDs lists the pod UIDs that have a pod cgroup under root in any
 // hierarchy, with the cgroup path of each.
 func podCgroupUIDs(root string) (map[types.UID]string, error) {
-	mounts, err := cgroupMounts()
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +147,7 @@ func podCgroupUIDs(root string) (map[types.UID]string, error) {
 	for _, m := range mounts {
 		for _, class := range []string{"", "burstable", "besteffort"} {
 			rel := path.Join(root, class)
-			entries, err := os.ReadDir(filepath.Join(m, rel))
+			entries, err := os.ReadDir(filepath.Join(m.Path, rel))
 			if err != nil {
 				continue
 			}
@@ -231,11 +164,11 @@ func podCgroupUIDs(root string) (map[types.UID]string, error) {
 // oomKilled reports whether the kernel OOM killer fired in the container's
 // memory cgroup (cgroup v1 memory.oom_control's oom_kill counter).
 func oomKilled(cgroupPath string) bool {
-	mounts, err := cgroupMounts()
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return false
 	}
-	m := controllerMount(mounts, "memory")
+	m := cgroups.Controller(mounts, "memory")
 	if m == "" {
 		return false
 	}

@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/internal/cgroups"
 )
 
 func TestInitOrderEnvLogsAndFiles(t *testing.T) {
@@ -125,11 +127,11 @@ func TestPodIPAnswersFromHost(t *testing.T) {
 
 func cgroupValue(t *testing.T, controller, rel, file string) string {
 	t.Helper()
-	mounts, err := cgroupMounts()
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(controllerMount(mounts, controller), rel, file))
+	b, err := os.ReadFile(filepath.Join(cgroups.Controller(mounts, controller), rel, file))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,8 @@ spec:
 // TestUp runs `skiff up` for a control-plane node and a worker, serves a
 // Deployment through a Service by DNS name from pods on both nodes, checks
 // PreferClose, logs, exec and top, fails the worker and sees its pods
-// replaced, brings it back with a second `skiff up`, and checks that
+// replaced, brings it back with a second `skiff up`, brings the whole
+// cluster back with its workloads after a simulated reboot, and checks that
 // `skiff down` leaves nothing on the host.
 func TestUp(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -182,7 +183,7 @@ func TestUp(t *testing.T) {
 	must(t, upWorkload, "apply", "-f", "-")
 	must(t, "", "rollout", "status", "deploy/web", "--timeout=90s")
 	for _, n := range []string{cpNode, worker} {
-		must(t, "", "run", "client-"+n, "--image=skiff.dev/busybox:static", "--restart=Never",
+		must(t, "", "run", "client-"+n, "--image=skiff.dev/busybox:static", "--restart=Always",
 			"--overrides", fmt.Sprintf(`{"spec":{"nodeName":%q}}`, n), "--", "sleep", "3600")
 	}
 	must(t, "", "wait", "--for=condition=Ready", "pod/client-"+cpNode, "pod/client-"+worker, "--timeout=60s")
@@ -287,6 +288,26 @@ func TestUp(t *testing.T) {
 		if err == nil || !strings.Contains(out, "already exists with another config") {
 			t.Errorf("skiff up with another config: err %v, output %q", err, out)
 		}
+	})
+
+	t.Run("a host reboot keeps the cluster", func(t *testing.T) {
+		// skiff down --keep-data leaves what a reboot leaves: the data,
+		// and no process, namespace, mount or cgroup.
+		if out, err := skiff("down", "--name", "e2eup", "--state-dir", state, "--keep-data"); err != nil {
+			t.Fatalf("skiff down --keep-data: %v\n%s", err, out)
+		}
+		if left := processesMentioning(state); len(left) > 0 {
+			t.Fatalf("processes left after down --keep-data: %v", left)
+		}
+		up(t)
+		must(t, "", "rollout", "status", "deploy/web", "--timeout=90s")
+		// The clients restart (restartPolicy Always), as on a rebooted
+		// machine; a Never pod would fail with ContainerStatusUnknown.
+		must(t, "", "wait", "--for=condition=Ready", "pod/client-"+worker, "--timeout=60s")
+		pollE2E(t, 30*time.Second, "the Service reachable again", func(context.Context) (bool, error) {
+			out, err := kubectl("", "exec", "client-"+worker, "--", "wget", "-q", "-O", "-", "http://web.default.svc.cluster.local")
+			return err == nil && strings.HasPrefix(out, "e2eup-"), nil
+		})
 	})
 
 	if t.Failed() {
