@@ -47,6 +47,11 @@ func (c *Cluster) Down(keepData bool) error {
 			errs = append(errs, err)
 		}
 	}
+	if c.ha() {
+		if err := daemon.Stop(c.balancerSpec(mounts), stopGrace); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := unmountUnder(c.dir); err != nil {
 		errs = append(errs, err)
 	}
@@ -77,6 +82,12 @@ func (c *Cluster) Leftovers() []string {
 					left = append(left, fmt.Sprintf("process %s (pid %d)", s.Name, pid))
 				}
 			}
+		}
+	}
+	if c.ha() {
+		s := c.balancerSpec(mounts)
+		if pid, ok := daemon.Running(s); ok {
+			left = append(left, fmt.Sprintf("process %s (pid %d)", s.Name, pid))
 		}
 	}
 	if ms, _ := mountsUnder(c.dir); len(ms) > 0 {
