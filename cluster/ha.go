@@ -41,9 +41,19 @@ func (c *Cluster) apiAddress() net.IP {
 	if err != nil {
 		return nil
 	}
-	size := netutils.RangeSize(s[0])
-	ip, err := netutils.GetIndexedIP(s[0], int(size-2))
-	if err != nil {
+	base := s[0].IP.Mask(s[0].Mask)
+	ip := make(net.IP, len(base))
+	for i := range base {
+		ip[i] = base[i] | ^s[0].Mask[i]
+	}
+	// One below the last (IPv4's broadcast) address.
+	for i := len(ip) - 1; i >= 0; i-- {
+		ip[i]--
+		if ip[i] != 0xff {
+			break
+		}
+	}
+	if !s[0].Contains(ip) || ip.Equal(base) {
 		return nil
 	}
 	return ip
@@ -75,7 +85,7 @@ func (c *Cluster) etcdPeerURL(n *node) string {
 // etcdPKI is where a control-plane node's etcd and API server keep their
 // etcd certificates (not under the server's directory: each daemon's
 // command line must name only its own directory, see daemon.Spec.Marker).
-func (c *Cluster) etcdPKI(n *node, file string) string { return n.path("etcd-pki", file) }
+func (c *Cluster) etcdPKI(n *node, file string) string { return n.path("pki-etcd", file) }
 
 // etcdArgs are `skiff etcd`'s flags for node n: a member of one cluster of
 // every control-plane node, TLS with client certificates on both the

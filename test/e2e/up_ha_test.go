@@ -403,7 +403,7 @@ func etcdClientTLS(t *testing.T, cdir string) *tls.Config {
 	if !pool.AppendCertsFromPEM(must1(os.ReadFile(filepath.Join(cdir, "pki", "ca.crt")))) {
 		t.Fatal("no CA certificate")
 	}
-	pki := filepath.Join(cdir, "nodes", haNodes[0].name, "etcd-pki")
+	pki := filepath.Join(cdir, "nodes", haNodes[0].name, "pki-etcd")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "etcd-client.crt"), filepath.Join(pki, "etcd-client.key"))
 	if err != nil {
 		t.Fatal(err)
