@@ -215,9 +215,13 @@ func TestUpHA(t *testing.T) {
 				t.Fatalf("Lease %s has no acquireTime", l)
 			}
 			took := lease.Spec.AcquireTime.Sub(killed)
-			// Second-granular times, and one retry period to notice.
-			if took > duration+3*time.Second {
-				t.Errorf("Lease %s moved %s after the kill, over its %s duration and a retry period", l, took.Round(time.Millisecond), duration)
+			// client-go's candidates time a Lease from when they saw its
+			// last renewal (up to a retry period, 2s, after it) and try
+			// again every retry period: the takeover is due within the
+			// duration and two retry periods of the kill, plus the
+			// requests' own time on a busy host and second-granular times.
+			if bound := duration + 2*2*time.Second + 3*time.Second; took > bound {
+				t.Errorf("Lease %s moved %s after the kill, over its %s duration, two retry periods and 3s (%s)", l, took.Round(time.Millisecond), duration, bound)
 			}
 			t.Logf("Lease %s: moved from %s to %s %s after the kill (lease duration %s)", l, holders[l], *lease.Spec.HolderIdentity, took.Round(time.Millisecond), duration)
 		}
