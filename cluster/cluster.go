@@ -53,6 +53,12 @@ func (o *Options) complete() error {
 	if o.StateRoot == "" {
 		o.StateRoot = DefaultStateRoot
 	}
+	// Absolute: Down finds the cluster's mounts by path in mountinfo.
+	abs, err := filepath.Abs(o.StateRoot)
+	if err != nil {
+		return fmt.Errorf("state dir %s: %w", o.StateRoot, err)
+	}
+	o.StateRoot = abs
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -155,10 +161,14 @@ func (c *Cluster) controlPlanes() []*node {
 }
 
 // serverURL is where nodes and the host reach the API: the first
-// control-plane node's API server (HA balances through the cluster's
-// address once there is one).
+// control-plane node's API server, or with several the cluster's API
+// address balancing over them all.
 func (c *Cluster) serverURL() string {
-	return "https://" + net.JoinHostPort(c.controlPlanes()[0].ips[0].String(), fmt.Sprint(c.cfg.Networking.APIServerPort))
+	host := c.controlPlanes()[0].ips[0]
+	if c.ha() {
+		host = c.apiAddress()
+	}
+	return "https://" + net.JoinHostPort(host.String(), fmt.Sprint(c.cfg.Networking.APIServerPort))
 }
 
 // dnsIP is the kube-dns Service's cluster IP: the tenth address of the

@@ -33,6 +33,9 @@ const (
 
 // components are the daemons node runs, in start order.
 func (c *Cluster) components(n *node) []string {
+	if n.controlPlane() && c.ha() {
+		return []string{componentEtcd, componentServer, componentDNS, componentKubelet, componentProxy}
+	}
 	if n.controlPlane() {
 		return []string{componentServer, componentDNS, componentKubelet, componentProxy}
 	}
@@ -58,6 +61,9 @@ func (c *Cluster) spec(mounts []cgroups.Mount, n *node, component string) (daemo
 	// (pids are reused) even when a later Skiff adds flags.
 	var marker string
 	switch component {
+	case componentEtcd:
+		args = c.etcdArgs(n)
+		marker = n.path("etcd")
 	case componentServer:
 		dataDir := n.path("server")
 		args = []string{"server",
@@ -71,6 +77,9 @@ func (c *Cluster) spec(mounts []cgroups.Mount, n *node, component string) (daemo
 			// Every node's serving certificate comes from a kubelet-serving
 			// CSR signed by the cluster CA, so the API server checks it.
 			"--kubelet-certificate-authority", filepath.Join(dataDir, "pki", "ca.crt"),
+		}
+		if c.ha() {
+			args = append(args, c.etcdServerArgs(n)...)
 		}
 		args = append(args, featureGateArgs(c.cfg.FeatureGates)...)
 		args = append(args, extraArgs(c.cfg.APIServerExtraArgs)...)

@@ -28,10 +28,15 @@ func (c *Cluster) Down(keepData bool) error {
 	if err != nil {
 		return err
 	}
-	for i := len(c.nodes) - 1; i >= 0; i-- {
-		n := c.nodes[i]
+	// Every node's daemons stop before any etcd member does: an API
+	// server shutting down still writes (its endpoint Lease), which
+	// needs the members' quorum.
+	stop := func(n *node, etcd bool) {
 		comps := c.components(n)
 		for j := len(comps) - 1; j >= 0; j-- {
+			if (comps[j] == componentEtcd) != etcd {
+				continue
+			}
 			s, err := c.spec(mounts, n, comps[j])
 			if err != nil {
 				errs = append(errs, err)
@@ -41,7 +46,19 @@ func (c *Cluster) Down(keepData bool) error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	for i := len(c.nodes) - 1; i >= 0; i-- {
+		stop(c.nodes[i], false)
+	}
+	for i := len(c.nodes) - 1; i >= 0; i-- {
+		n := c.nodes[i]
+		stop(n, true)
 		if err := c.killNode(mounts, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.ha() {
+		if err := daemon.Stop(c.balancerSpec(mounts), stopGrace); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -75,6 +92,12 @@ func (c *Cluster) Leftovers() []string {
 					left = append(left, fmt.Sprintf("process %s (pid %d)", s.Name, pid))
 				}
 			}
+		}
+	}
+	if c.ha() {
+		s := c.balancerSpec(mounts)
+		if pid, ok := daemon.Running(s); ok {
+			left = append(left, fmt.Sprintf("process %s (pid %d)", s.Name, pid))
 		}
 	}
 	if ms, _ := mountinfo.Under(c.dir); len(ms) > 0 {

@@ -41,6 +41,14 @@ func (c *Cluster) Status(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.name(), n.spec.Role, strings.Join(ips, ","), comp, state)
 		}
 	}
+	if c.ha() {
+		s := c.balancerSpec(mounts)
+		state := "stopped"
+		if pid, ok := daemon.Running(s); ok {
+			state = fmt.Sprintf("running (pid %d)", pid)
+		}
+		fmt.Fprintf(tw, "(host)\t\t%s\t%s\t%s\n", c.apiAddress(), balancerName, state)
+	}
 	tw.Flush()
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
 	if err != nil {

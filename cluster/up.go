@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-dev/skiff/apiserver/certs"
@@ -48,6 +49,11 @@ func (c *Cluster) Up(ctx context.Context) (retErr error) {
 	if err := c.checkNodeSubnet(); err != nil {
 		return err
 	}
+	if c.ha() {
+		if err := c.checkAPIAddress(); err != nil {
+			return err
+		}
+	}
 	if err := c.saveConfig(); err != nil {
 		return err
 	}
@@ -71,6 +77,22 @@ func (c *Cluster) Up(ctx context.Context) (retErr error) {
 	c.progress("certificates: cluster CA and service-account key in %s", c.path("pki"))
 	if err := c.ensurePKI(); err != nil {
 		return err
+	}
+	if c.ha() {
+		c.progress("API address %s balancing over %d API servers", c.serverURL(), len(c.controlPlanes()))
+		if err := c.net.EnsureBridgeAddress(c.apiAddress()); err != nil {
+			return err
+		}
+		if _, err := daemon.Start(c.balancerSpec(mounts)); err != nil {
+			return err
+		}
+		// Every member first: each waits for a quorum of the others.
+		c.progress("etcd: %d members", len(c.controlPlanes()))
+		for _, n := range c.controlPlanes() {
+			if err := c.startComponent(mounts, n, componentEtcd); err != nil {
+				return err
+			}
+		}
 	}
 	c.progress("control plane: %d API server(s)", len(c.controlPlanes()))
 	for _, n := range c.controlPlanes() {
@@ -214,7 +236,7 @@ func (c *Cluster) ensurePKI() error {
 			}
 		}
 	}
-	return nil
+	return c.ensureServerPKI(ca)
 }
 
 func copyIfMissing(src, dst string) error {
@@ -267,6 +289,26 @@ func (c *Cluster) waitAPI(ctx context.Context) (*kubernetes.Clientset, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("the API server at %s did not become ready (%v): see %s", c.serverURL(), last, c.controlPlanes()[0].path("logs", componentServer+".log"))
+	}
+	if c.ha() {
+		// Each server by its own address, so that a node brought back
+		// by this Up has rejoined before Up returns.
+		for _, n := range c.controlPlanes() {
+			one := rest.CopyConfig(cfg)
+			one.Host = "https://" + net.JoinHostPort(n.ips[0].String(), fmt.Sprint(c.cfg.Networking.APIServerPort))
+			rc, err := kubernetes.NewForConfig(one)
+			if err != nil {
+				return nil, err
+			}
+			err = c.poll(ctx, func(ctx context.Context) (bool, error) {
+				_, last = rc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+				return last == nil, nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("the API server of node %s at %s did not become ready (%v): see %s and %s", n.name(), one.Host, last,
+					n.path("logs", componentServer+".log"), n.path("logs", componentEtcd+".log"))
+			}
+		}
 	}
 	return client, nil
 }

@@ -133,6 +133,21 @@ func (n *Network) EnsureBridge() error {
 	return nil
 }
 
+// EnsureBridgeAddress adds ip to the bridge as a host address of its own
+// (a /32 or /128, beside the subnet's), for a host daemon to listen on
+// where both the host and the nodes reach it. It goes with the bridge.
+func (n *Network) EnsureBridgeAddress(ip net.IP) error {
+	link, err := netlink.LinkByName(n.bridge)
+	if err != nil {
+		return fmt.Errorf("look up bridge %s: %w", n.bridge, err)
+	}
+	bits := 32
+	if ip.To4() == nil {
+		bits = 128
+	}
+	return ensureAddr(link, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+}
+
 // EnsureNode makes node index i's namespace, veth pair and addresses, and
 // returns it; what already exists is kept. EnsureBridge must have run.
 func (n *Network) EnsureNode(i int, name string) (*Node, error) {

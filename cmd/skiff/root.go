@@ -38,6 +38,7 @@ func newRootCommand() *cobra.Command {
 		newUpCommand(),
 		newDownCommand(),
 		newStatusCommand(),
+		newAPIBalancerCommand(),
 	)
 	return root
 }
