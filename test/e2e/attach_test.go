@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // stdinPod keeps its stdin open (no stdinOnce): every attach may feed it.
@@ -112,18 +113,21 @@ func startInteractive(t *testing.T, kubectl []string, kubeconfig string, tty boo
 func (it *interactive) expect(t *testing.T, re string) {
 	t.Helper()
 	rx := regexp.MustCompile(`(?m)` + re)
-	pollE2E(t, 30*time.Second, "kubectl output matching "+re, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 		if rx.MatchString(strings.ReplaceAll(it.out.String(), "\r", "")) {
 			return true, nil
 		}
 		select {
 		case err := <-it.done:
 			it.done <- err
-			return false, fmt.Errorf("kubectl exited (%v) with output:\n%s", err, it.out.String())
+			return false, fmt.Errorf("kubectl exited: %v", err)
 		default:
 		}
 		return false, nil
 	})
+	if err != nil {
+		t.Fatalf("kubectl output matching %s: %v; output:\n%q", re, err, it.out.String())
+	}
 }
 
 func (it *interactive) send(t *testing.T, s string) {
@@ -208,7 +212,7 @@ func testAttachAndTTY(t *testing.T, e *kubeletEnv, name string, kubectl []string
 		it.expect(t, `If you don't see a command prompt, try pressing enter`)
 		// The prompt comes without a newline: raw terminal output.
 		it.send(t, "\n")
-		it.expect(t, `/ # $`)
+		it.expect(t, `/ # `)
 		it.send(t, "echo typed-$((6*7)); tty\n")
 		it.expect(t, `^typed-42$`)
 		it.expect(t, `^/dev/pts/\d+$`)
