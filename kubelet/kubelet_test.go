@@ -167,6 +167,44 @@ func TestCrashLoopBackOff(t *testing.T) {
 	waitEvent(t, pod, "BackOff", "Back-off restarting failed container c0 in pod "+pod.Name+"_"+pod.Namespace)
 }
 
+// TestStartErrorBacksOff checks that a container whose command does not
+// exist is restarted with CrashLoopBackOff, as upstream, not in a tight
+// loop: lastState StartError with exit code 128 and the runtime's message,
+// RunContainerError or CrashLoopBackOff while waiting.
+func TestStartErrorBacksOff(t *testing.T) {
+	requireNode(t)
+	p := newPod("starterr", corev1.RestartPolicyAlways, "")
+	p.Spec.Containers[0].Command = []string{"/no/such/binary"}
+	pod := createPod(t, p)
+	start := time.Now()
+	reasons := map[string]bool{}
+	got := waitPod(t, pod, 90*time.Second, "restartCount >= 3 with CrashLoopBackOff", func(p *corev1.Pod) bool {
+		if len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		cs := p.Status.ContainerStatuses[0]
+		if w := cs.State.Waiting; w != nil {
+			reasons[w.Reason] = true
+		}
+		return reasons[status.ReasonCrashLoopBackOff] && cs.RestartCount >= 3
+	})
+	// Back-off of 1 s doubling (the test kubelet's): the third restart
+	// comes at least 1+2 s after the first failure.
+	if elapsed := time.Since(start); elapsed < 3*testBackoff {
+		t.Errorf("3 restarts within %s: no back-off", elapsed)
+	}
+	cs := got.Status.ContainerStatuses[0]
+	lt := cs.LastTerminationState.Terminated
+	if lt == nil || lt.ExitCode != 128 || lt.Reason != "StartError" || !strings.Contains(lt.Message, "no/such/binary") {
+		t.Errorf("lastState = %+v", cs.LastTerminationState)
+	}
+	if w := cs.State.Waiting; w == nil || (w.Reason != status.ReasonCrashLoopBackOff && w.Reason != status.ReasonRunContainerError) {
+		t.Errorf("state = %+v", cs.State)
+	}
+	waitEvent(t, pod, "Failed", "no/such/binary")
+	waitEvent(t, pod, "BackOff", "Back-off restarting failed container c0 in pod "+pod.Name+"_"+pod.Namespace)
+}
+
 func TestRestartPolicyNeverFinishes(t *testing.T) {
 	requireNode(t)
 	tests := []struct {

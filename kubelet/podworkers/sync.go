@@ -282,15 +282,6 @@ func (w *Workers) startContainer(ctx context.Context, wk *worker, pod *corev1.Po
 		return
 	}
 	w.containerEvent(pod, c, corev1.EventTypeNormal, EventCreated, "Container created")
-	if err := rt.StartContainer(ctx, id); err != nil {
-		wk.setWaiting(c.Name, status.ReasonRunContainerError, err.Error())
-		w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "Error: %v", err)
-		return
-	}
-	w.containerEvent(pod, c, corev1.EventTypeNormal, EventStarted, "Container started")
-	wk.clearWaiting(c.Name)
-	log.V(1).Info("Started container", "id", id, "restartCount", restartCount)
-
 	// Keep the new instance and the one before it (the last state).
 	for _, old := range all {
 		if old.Name == c.Name && old.ID != id && (prev == nil || old.ID != prev.ID) {
@@ -299,6 +290,18 @@ func (w *Workers) startContainer(ctx context.Context, wk *worker, pod *corev1.Po
 			}
 		}
 	}
+	if err := rt.StartContainer(ctx, id); err != nil {
+		// The runtime records the instance as exited with StartError, so
+		// the next attempts back off as after a crash (CrashLoopBackOff),
+		// as upstream does; until then the container waits with
+		// RunContainerError.
+		wk.setWaiting(c.Name, status.ReasonRunContainerError, err.Error())
+		w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "Error: %v", err)
+		return
+	}
+	w.containerEvent(pod, c, corev1.EventTypeNormal, EventStarted, "Container started")
+	wk.clearWaiting(c.Name)
+	log.V(1).Info("Started container", "id", id, "restartCount", restartCount)
 	if w.cfg.Prober != nil && c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if msg, err := w.cfg.Prober.RunHandler(ctx, pod, c, id, c.Lifecycle.PostStart); err != nil {
 			log.Error(err, "PostStart hook failed", "message", msg)

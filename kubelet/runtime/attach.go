@@ -2,56 +2,66 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"k8s.io/klog/v2"
 )
 
 // AttachOptions are the streams of an attach to a running container.
 type AttachOptions struct {
-	// Stdin must be nil: Skiff's containers have their stdio wired to the
-	// log writer, so there is no stdin to attach to.
+	// Stdin feeds the container's stdin when it has one (stdin: true);
+	// otherwise it is ignored, as CRI ignores it. Its end detaches, and
+	// with stdinOnce (and no TTY) closes the container's stdin.
 	Stdin io.Reader
 	// Stdout and Stderr receive what the container writes from now on (nil
 	// drops that stream). With TTY both go to Stdout.
 	Stdout, Stderr io.Writer
 	TTY            bool
-	// Resize is drained and ignored (the container has no terminal).
+	// Resize carries terminal size changes, applied to a container with a
+	// terminal and drained otherwise; may be nil.
 	Resize <-chan TerminalSize
 }
 
-// ErrAttachStdin is returned when an attach asks for stdin.
-var ErrAttachStdin = errors.New("stdin is not supported: the container's stdio is connected to its log writer")
-
-// Attach streams what the running container containerID writes from now on
-// until it exits or ctx ends. Output is taken from the container's CRI log
-// (the only consumer of its stdio), so it arrives as lines, like
+// Attach connects to the running container containerID until it exits,
+// the client detaches or ctx ends. A container with stdin or a terminal
+// streams its output raw, as written, and takes stdin; any other has its
+// output taken from its CRI log (the shim's log writer is the only
+// consumer of its stdio), so it arrives as lines, like
 // `kubectl logs -f --tail=0`.
 func (r *Runtime) Attach(ctx context.Context, containerID string, opts AttachOptions) error {
-	if opts.Stdin != nil {
-		return fmt.Errorf("attach to container %s: %w", containerID, ErrAttachStdin)
+	nctx := r.ns(ctx)
+	c, err := r.client.LoadContainer(nctx, containerID)
+	if err != nil {
+		return fmt.Errorf("attach to container %s: %w", containerID, err)
 	}
-	st, err := r.ContainerStatus(ctx, containerID)
+	st, err := r.statusOf(nctx, c)
 	if err != nil {
 		return fmt.Errorf("attach to container %s: %w", containerID, err)
 	}
 	if st.State != ContainerRunning {
 		return fmt.Errorf("attach to container %s: container is not running", containerID)
 	}
+	labels, err := c.Labels(nctx)
+	if err != nil {
+		return fmt.Errorf("attach to container %s: %w", containerID, err)
+	}
+	ci, err := r.containerIOFor(nctx, c, labels)
+	if err != nil {
+		return fmt.Errorf("attach to container %s: %w", containerID, err)
+	}
+	attachCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if opts.Resize != nil {
-		go func() {
-			for {
-				select {
-				case _, ok := <-opts.Resize:
-					if !ok {
-						return
-					}
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+		go r.applyResizes(attachCtx, containerID, ci != nil && ci.tty, opts.Resize)
+	}
+	if ci != nil {
+		if ci.dio.Stdin == nil {
+			opts.Stdin = nil
+		}
+		ci.attach(attachCtx, opts)
+		return nil
 	}
 	stdout, stderr := opts.Stdout, opts.Stderr
 	if opts.TTY {
@@ -62,4 +72,38 @@ func (r *Runtime) Attach(ctx context.Context, containerID string, opts AttachOpt
 		return fmt.Errorf("attach to container %s: %w", containerID, err)
 	}
 	return nil
+}
+
+// applyResizes resizes the terminal of container id's process (when it has
+// one) to each size received, until ctx ends or the channel closes.
+func (r *Runtime) applyResizes(ctx context.Context, id string, tty bool, sizes <-chan TerminalSize) {
+	for {
+		select {
+		case sz, ok := <-sizes:
+			if !ok {
+				return
+			}
+			if !tty {
+				continue
+			}
+			if err := r.resizeTask(ctx, id, sz); err != nil {
+				klog.FromContext(ctx).V(1).Info("Resize container terminal", "containerID", id, "err", err)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (r *Runtime) resizeTask(ctx context.Context, id string, sz TerminalSize) error {
+	nctx := r.ns(ctx)
+	c, err := r.client.LoadContainer(nctx, id)
+	if err != nil {
+		return err
+	}
+	t, err := c.Task(nctx, nil)
+	if err != nil {
+		return err
+	}
+	return t.Resize(nctx, uint32(sz.Width), uint32(sz.Height))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
@@ -37,6 +38,14 @@ const (
 	ReasonError     = "Error"
 	ReasonOOMKilled = "OOMKilled"
 	ReasonUnknown   = "Unknown"
+	// ReasonStartError is a container whose process could not be started
+	// (e.g. its command does not exist); it counts as exited with
+	// StartErrorExitCode, as containerd's CRI plugin reports it.
+	ReasonStartError   = "StartError"
+	StartErrorExitCode = 128
+	// maxMessageLabel bounds the message kept in a label (containerd caps
+	// a label at 4 KiB).
+	maxMessageLabel = 2048
 )
 
 // ContainerStatus is the runtime's view of one container.
@@ -57,8 +66,10 @@ type ContainerStatus struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	ExitCode   int32
-	// Reason is set once exited: Completed, Error, OOMKilled or Unknown.
+	// Reason is set once exited: Completed, Error, OOMKilled, StartError
+	// or Unknown; Message explains a StartError.
 	Reason  string
+	Message string
 	LogPath string
 	PID     uint32
 }
@@ -142,6 +153,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 		withoutRlimits,
 		oci.WithProcessArgs(args...),
 		oci.WithEnv(envList),
+		withTerminal(c.TTY),
 		oci.WithCgroup(sb.CgroupParent + "/" + id),
 		oci.WithMounts(mounts),
 		ns(specs.UTSNamespace, "uts"),
@@ -180,6 +192,16 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 		LabelLogPath:       logPath,
 		LabelImage:         c.Image,
 		LabelCgroupParent:  sb.CgroupParent,
+		LabelStdio:         stdioMode(c.Stdin, c.TTY),
+	}
+	if c.Stdin {
+		labels[LabelStdin] = "true"
+	}
+	if c.StdinOnce {
+		labels[LabelStdinOnce] = "true"
+	}
+	if c.TTY {
+		labels[LabelTTY] = "true"
 	}
 	_, err = r.client.NewContainer(ctx, id,
 		client.WithImage(img),
@@ -213,8 +235,20 @@ func containerArgs(command, args, entrypoint, cmd []string) []string {
 	return append(append([]string{}, command...), args...)
 }
 
-// StartContainer starts a created container, its output going through the
-// CRI log writer to its log file.
+// withTerminal gives the process a terminal (and TERM=xterm) when tty is
+// set, as CRI does for a container with tty: true.
+func withTerminal(tty bool) oci.SpecOpts {
+	if tty {
+		return oci.WithTTY
+	}
+	return func(context.Context, oci.Client, *containers.Container, *oci.Spec) error { return nil }
+}
+
+// StartContainer starts a created container. A container without stdin or
+// terminal has its output written by the shim's CRI log writer to its log
+// file; one with stdin or a terminal gets FIFOs held by this Runtime, which
+// copies the output to the log and to attached streams. A container whose
+// process cannot be started is recorded as exited with reason StartError.
 func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	ctx = r.ns(ctx)
 	c, err := r.client.LoadContainer(ctx, id)
@@ -225,21 +259,59 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
-	logIO := cio.BinaryIO(r.cfg.LoggerBinary, map[string]string{LoggerArg: labels[LabelLogPath]})
-	task, err := c.NewTask(ctx, logIO)
+	var creator cio.Creator
+	var ci *containerIO
+	if labels[LabelStdio] == StdioFIFO {
+		ci, err = openContainerIO(ctx, r.fifoDir, id, labels[LabelLogPath], labels[LabelStdin] == "true",
+			labels[LabelTTY] == "true", labels[LabelStdinOnce] == "true", r.stdinCloser(id))
+		if err != nil {
+			return fmt.Errorf("start container %s: %w", id, err)
+		}
+		r.iosMu.Lock()
+		r.ios[id] = ci
+		r.iosMu.Unlock()
+		creator = func(string) (cio.IO, error) { return ci.dio, nil }
+	} else {
+		creator = cio.BinaryIO(r.cfg.LoggerBinary, map[string]string{LoggerArg: labels[LabelLogPath]})
+	}
+	task, err := c.NewTask(ctx, creator)
 	if err != nil {
-		return fmt.Errorf("start container %s: create task: %w", id, err)
+		err = fmt.Errorf("start container %s: create task: %w", id, err)
+		r.recordStartError(ctx, c, err)
+		return err
 	}
 	// Taken before Start: a short-lived process may exit before Start returns.
 	startedAt := time.Now().UTC()
 	if err := task.Start(ctx); err != nil {
 		_, _ = task.Delete(ctx, client.WithProcessKill)
-		return fmt.Errorf("start container %s: %w", id, err)
+		err = fmt.Errorf("start container %s: %w", id, err)
+		r.recordStartError(ctx, c, err)
+		return err
 	}
 	if _, err := c.SetLabels(ctx, map[string]string{LabelStartedAt: startedAt.Format(time.RFC3339Nano)}); err != nil {
 		return fmt.Errorf("start container %s: record start time: %w", id, err)
 	}
 	return nil
+}
+
+// recordStartError marks a container whose process could not be started
+// as exited with StartError, so that it is restarted with back-off like a
+// crashed one, and releases its stdio.
+func (r *Runtime) recordStartError(ctx context.Context, c client.Container, startErr error) {
+	msg := startErr.Error()
+	if len(msg) > maxMessageLabel {
+		msg = msg[:maxMessageLabel]
+	}
+	_, err := c.SetLabels(context.WithoutCancel(ctx), map[string]string{
+		LabelExitCode:   strconv.Itoa(StartErrorExitCode),
+		LabelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano),
+		LabelReason:     ReasonStartError,
+		LabelMessage:    msg,
+	})
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Recording the start error failed", "containerID", c.ID())
+	}
+	r.releaseIO(c.ID(), false)
 }
 
 // ContainerStatus reports a container's state. A container found exited is
@@ -288,6 +360,9 @@ func (r *Runtime) statusOf(ctx context.Context, c client.Container) (*ContainerS
 		switch ts.Status {
 		case client.Running, client.Paused, client.Pausing:
 			st.State, st.PID = ContainerRunning, task.Pid()
+			if _, err := r.containerIOFor(ctx, c, l); err != nil {
+				klog.FromContext(ctx).Error(err, "Container output is not being logged", "containerID", c.ID())
+			}
 			return st, nil
 		case client.Created:
 			return st, nil
@@ -297,12 +372,13 @@ func (r *Runtime) statusOf(ctx context.Context, c client.Container) (*ContainerS
 		}
 	case !errdefs.IsNotFound(err):
 		return nil, fmt.Errorf("status of container %s: %w", c.ID(), err)
-	case l[LabelStartedAt] == "":
+	case l[LabelStartedAt] == "" && l[LabelReason] == "":
 		return st, nil // never started
 	}
 	st.State = ContainerExited
 	st.FinishedAt = parseTime(l[LabelFinishedAt])
 	st.Reason = l[LabelReason]
+	st.Message = l[LabelMessage]
 	if code, err := strconv.Atoi(l[LabelExitCode]); err == nil {
 		st.ExitCode = int32(code)
 	} else {
@@ -339,6 +415,7 @@ func (r *Runtime) finalize(ctx context.Context, c client.Container, task client.
 	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		return nil, fmt.Errorf("delete exited task of %s: %w", c.ID(), err)
 	}
+	r.releaseIO(c.ID(), true)
 	return l, nil
 }
 
@@ -433,6 +510,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	if err := c.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
+	r.releaseIO(id, true)
 	return nil
 }
 

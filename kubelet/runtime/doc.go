@@ -4,6 +4,11 @@
 // namespaces), and creates, starts, stops and reports the pod's containers
 // from their corev1 specs. It keeps no state of its own beyond containerd and
 // the data dir: containers carry labels naming their pod and container, so a
-// restarted kubelet finds them again. Deciding what should run (restarts,
+// restarted kubelet finds them again. Container stdio: by default the shim
+// hands output to Skiff's CRI log writer (no kubelet in the path); a
+// container with stdin or tty gets FIFOs (and a terminal) held by the
+// Runtime, which copies output to the log and to attached streams and feeds
+// stdin from attaches, as containerd's CRI plugin does; a restarted kubelet
+// reopens them. Deciding what should run (restarts,
 // backoff, probes, API status) is the pod workers' job, not this package's.
 package runtime

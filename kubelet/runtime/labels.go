@@ -22,6 +22,11 @@ const (
 	LabelFinishedAt    = "skiff.dev/finished-at"
 	LabelExitCode      = "skiff.dev/exit-code"
 	LabelReason        = "skiff.dev/reason"
+	LabelMessage       = "skiff.dev/message"
+	LabelStdio         = "skiff.dev/stdio" // StdioLogger or StdioFIFO
+	LabelStdin         = "skiff.dev/stdin"
+	LabelStdinOnce     = "skiff.dev/stdin-once"
+	LabelTTY           = "skiff.dev/tty"
 
 	KindSandbox   = "sandbox"
 	KindContainer = "container"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -77,6 +78,11 @@ type Runtime struct {
 	fifoDir    string
 	podsDir    string
 	memTotal   int64
+
+	// ios holds the kubelet-held stdio of running StdioFIFO containers.
+	iosMu  sync.Mutex
+	ios    map[string]*containerIO
+	closed bool
 }
 
 // New validates and defaults cfg, starts the supervised containerd if no
@@ -122,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		fifoDir:  filepath.Join(dir, "fifo"),
 		podsDir:  filepath.Join(dir, "pods"),
 		memTotal: memoryCapacity(),
+		ios:      map[string]*containerIO{},
 	}
 	for _, d := range []string{r.runcRoot, r.fifoDir, r.podsDir, cfg.LogDir} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
@@ -152,6 +159,13 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // Close disconnects and stops the supervised containerd, if any. Pods keep
 // running; a new Runtime on the same DataDir finds them again.
 func (r *Runtime) Close() error {
+	r.iosMu.Lock()
+	r.closed = true
+	for id, ci := range r.ios {
+		ci.close()
+		delete(r.ios, id)
+	}
+	r.iosMu.Unlock()
 	err := r.client.Close()
 	if r.supervisor != nil {
 		r.supervisor.Stop()

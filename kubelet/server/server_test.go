@@ -286,6 +286,66 @@ func TestAttach(t *testing.T) {
 	}
 }
 
+// sizeQueue hands out terminal sizes to the remote command client.
+type sizeQueue chan remotecommand.TerminalSize
+
+func (q sizeQueue) Next() *remotecommand.TerminalSize {
+	sz, ok := <-q
+	if !ok {
+		return nil
+	}
+	return &sz
+}
+
+// TestAttachStdinTTY attaches to a container with stdin and a terminal:
+// input reaches its shell, output comes back raw (the prompt has no
+// newline) and a resize reaches its terminal, over both protocols.
+func TestAttachStdinTTY(t *testing.T) {
+	e := requireEnv(t)
+	pod := newPod("attach-tty", `exec sh -i`)
+	c := &pod.Spec.Containers[0]
+	c.Stdin, c.TTY = true, true
+	runPod(t, pod)
+	for i, protocol := range []string{"spdy", "websocket"} {
+		t.Run(protocol, func(t *testing.T) {
+			u := execURL(e.url, "attach", pod, "app0", nil, true, true)
+			ex := newExecutor(t, e.adminCfg, protocol, u)
+			out := &syncBuffer{}
+			inR, inW := io.Pipe()
+			sizes := make(sizeQueue, 2)
+			rows := uint16(30 + i)
+			sizes <- remotecommand.TerminalSize{Width: 90, Height: rows}
+			done := make(chan error, 1)
+			go func() {
+				done <- ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: inR, Stdout: out, Tty: true, TerminalSizeQueue: sizes})
+			}()
+			want := fmt.Sprintf("size-is-%d 90", rows)
+			eventually(t, 20*time.Second, "resized terminal answers", func() (bool, string) {
+				_, _ = io.WriteString(inW, "echo size-is-$(stty size)\n")
+				return strings.Contains(out.String(), want), out.String()
+			})
+			if !strings.Contains(out.String(), "# ") {
+				t.Errorf("no prompt in the raw output %q", out.String())
+			}
+			// Closing stdin detaches (no stdinOnce): the shell keeps running.
+			inW.Close()
+			close(sizes)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("attach: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("attach did not end after stdin closed")
+			}
+			sts, err := e.rt.ListPodContainers(context.Background(), pod.UID)
+			if err != nil || len(sts) != 1 || sts[0].State != runtime.ContainerRunning {
+				t.Fatalf("after detach: %v %v", sts, err)
+			}
+		})
+	}
+}
+
 func TestPortForward(t *testing.T) {
 	e := requireEnv(t)
 	pod := newPod("pf", `mkdir -p /www && echo hello-portforward > /www/index.html && exec httpd -f -p 8080 -h /www`)

@@ -253,6 +253,7 @@ func terminated(c *runtime.ContainerStatus) *corev1.ContainerStateTerminated {
 	return &corev1.ContainerStateTerminated{
 		ExitCode:    c.ExitCode,
 		Reason:      c.Reason,
+		Message:     c.Message,
 		StartedAt:   apiTime(c.StartedAt),
 		FinishedAt:  apiTime(c.FinishedAt),
 		ContainerID: ContainerIDPrefix + c.ID,

@@ -183,6 +183,30 @@ func TestRunningContainerFields(t *testing.T) {
 	}
 }
 
+// TestStartErrorWaiting: a container that failed to start waits with the
+// pod workers' reason, its StartError instance as the last state with the
+// runtime's message, as upstream reports it.
+func TestStartErrorWaiting(t *testing.T) {
+	pod := testPod(corev1.RestartPolicyAlways, nil, nil, "app")
+	failed := exited("app", runtime.ContainerTypeRegular, 2, runtime.StartErrorExitCode)
+	failed.StartedAt = time.Time{}
+	failed.Reason, failed.Message = runtime.ReasonStartError, `exec: "nope": executable file not found in $PATH`
+	for _, reason := range []string{ReasonRunContainerError, ReasonCrashLoopBackOff} {
+		t.Run(reason, func(t *testing.T) {
+			st := Generate(Input{Pod: pod, Containers: []*runtime.ContainerStatus{failed}, Now: t0,
+				Waiting: map[string]Waiting{"app": {Reason: reason, Message: "m"}}})
+			cs := st.ContainerStatuses[0]
+			if w := cs.State.Waiting; w == nil || w.Reason != reason || cs.RestartCount != 2 {
+				t.Errorf("state = %+v restarts %d", cs.State, cs.RestartCount)
+			}
+			lt := cs.LastTerminationState.Terminated
+			if lt == nil || lt.ExitCode != 128 || lt.Reason != "StartError" || lt.Message != failed.Message || !lt.StartedAt.IsZero() {
+				t.Errorf("lastState = %+v", cs.LastTerminationState)
+			}
+		})
+	}
+}
+
 func TestMergeAndNeedsUpdate(t *testing.T) {
 	tt := metav1.NewTime(t0)
 	old := corev1.PodStatus{Phase: corev1.PodFailed, Conditions: []corev1.PodCondition{

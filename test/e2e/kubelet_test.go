@@ -219,6 +219,8 @@ func TestKubeletEndToEnd(t *testing.T) {
 	e.mustKubectl(t, "", "wait", "--for=condition=Ready", "pod/web", "--timeout=60s")
 	e.mustKubectl(t, crashPod, "apply", "-f", "-")
 	e.mustKubectl(t, livenessPod, "apply", "-f", "-")
+	e.mustKubectl(t, stdinPod, "apply", "-f", "-")
+	e.mustKubectl(t, "", "wait", "--for=condition=Ready", "pod/stdin", "--timeout=60s")
 
 	t.Run("get wide", func(t *testing.T) {
 		out := e.mustKubectl(t, "", "get", "pod", "web", "-o", "wide")
@@ -356,6 +358,11 @@ func TestKubeletEndToEnd(t *testing.T) {
 			t.Errorf("no Unhealthy event:\n%s", out)
 		}
 	})
+	seq := 0
+	for name, kubectl := range kubectls() {
+		seq++
+		testAttachAndTTY(t, e, name, kubectl, seq)
+	}
 	t.Run("kubelet kill -9", func(t *testing.T) {
 		before := e.pod(t, "web")
 		e.kubelet.kill()
@@ -378,6 +385,21 @@ func TestKubeletEndToEnd(t *testing.T) {
 				t.Fatalf("after kubelet restart: %s restarts %d, before %s restarts %d", a.ContainerID, a.RestartCount, b.ContainerID, b.RestartCount)
 			}
 			return a.Ready, nil
+		})
+	})
+	t.Run("attach after kubelet restart", func(t *testing.T) {
+		// The restarted kubelet took the stdin pod's FIFOs over: input
+		// still reaches the container and its output the attach and log.
+		it := startInteractive(t, []string{skiffBinary, "kubectl"}, e.api.kubeconfig(), false, "attach", "-i", "stdin")
+		it.send(t, "after-restart\n")
+		it.expect(t, `^echo:after-restart$`)
+		it.in.Close()
+		if err := it.wait(t); err != nil {
+			t.Fatalf("kubectl attach -i: %v\n%s", err, it.out.String())
+		}
+		pollE2E(t, 10*time.Second, "log of the stdin pod", func(context.Context) (bool, error) {
+			out, err := e.kubectl("", "logs", "stdin")
+			return err == nil && strings.Contains(out, "echo:after-restart"), nil
 		})
 	})
 	t.Run("delete within grace", func(t *testing.T) {
