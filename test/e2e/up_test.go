@@ -234,6 +234,10 @@ func TestUp(t *testing.T) {
 		if out := must(t, "", "exec", pods, "--", "cat", "/www/index.html"); !strings.HasPrefix(out, "e2eup-") {
 			t.Errorf("kubectl exec cat = %q", out)
 		}
+		// nodes/proxy reaches the worker's kubelet through the API server.
+		if out := must(t, "", "get", "--raw", "/api/v1/nodes/"+worker+"/proxy/pods"); !strings.Contains(out, `"kind":"PodList"`) || !strings.Contains(out, "client-"+worker) {
+			t.Errorf("nodes/%s/proxy/pods: %.300s", worker, out)
+		}
 		var out string
 		pollE2E(t, 60*time.Second, "kubectl top node", func(context.Context) (bool, error) {
 			var err error
