@@ -96,19 +96,15 @@ EOF
 }
 
 # node::memory LABEL: classifies the cluster's processes and prints the
-# memory table; sets kl_* figures for the summary.
-kl_rss="" kl_pss="" kl_anon="" klc_rss="" klc_pss="" node_rss="" node_pss=""
+# memory table, adding the rows "kubelet + containerd" (kc) and the
+# kubelet's whole part of the node (node: kubelet, containerd, shims, pods).
 node::memory() {
 	cluster::classify "${state}" "${cluster}"
 	echo "  -- $1"
 	cluster::mem_table
-	kl_rss="$(bench::mb_field rss "${cl_kubelet[@]}")"
-	kl_pss="$(bench::mb_field pss "${cl_kubelet[@]}")"
-	kl_anon="$(bench::mb_field anon "${cl_kubelet[@]}")"
-	klc_rss="$(bench::mb_field rss "${cl_kubelet[@]}" "${cl_containerd[@]}")"
-	klc_pss="$(bench::mb_field pss "${cl_kubelet[@]}" "${cl_containerd[@]}")"
-	node_rss="$(bench::mb_field rss "${cl_kubelet[@]}" "${cl_containerd[@]}" "${cl_shim[@]}" "${cl_sandbox[@]}" "${cl_container[@]}")"
-	node_pss="$(bench::mb_field pss "${cl_kubelet[@]}" "${cl_containerd[@]}" "${cl_shim[@]}" "${cl_sandbox[@]}" "${cl_container[@]}")"
+	bench::sum_row kc "kubelet + containerd" kubelet containerd
+	bench::sum_row node "kubelet + containerd + shims + loggers + pods" kubelet containerd shim logger sandbox container
+	bench::log "memory read"
 }
 
 # floor::run: N `ctr run -d` at once on the node's containerd, each timed
@@ -177,7 +173,9 @@ main() {
 	bench::log "skiff up --nodes 1 in $(bench::seconds $(($(bench::now_ms) - t0))) s; idling ${idle_seconds} s"
 	sleep "${idle_seconds}"
 	node::memory "idle, no pods, after ${idle_seconds} s"
-	local idle_kl_rss="${kl_rss}" idle_kl_pss="${kl_pss}" idle_kl_anon="${kl_anon}" idle_klc_rss="${klc_rss}" idle_klc_pss="${klc_pss}"
+	local idle_kl_rss idle_kl_pss idle_kl_anon idle_klc_rss idle_klc_pss
+	idle_kl_rss="$(bench::mb rss kubelet)" idle_kl_pss="$(bench::mb pss kubelet)" idle_kl_anon="$(bench::mb anon kubelet)"
+	idle_klc_rss="$(bench::mb rss kc)" idle_klc_pss="$(bench::mb pss kc)"
 
 	bench::log "floor: ${pods} x ctr run -d at once on the node's containerd (load $(bench::loadavg))"
 	floor::run
@@ -196,8 +194,12 @@ main() {
 	bench::log "pods Ready; holding ${loaded_seconds} s before reading memory"
 	sleep "${loaded_seconds}"
 	node::memory "with ${pods} pods Ready, after ${loaded_seconds} s"
-	local load_kl_rss="${kl_rss}" load_kl_pss="${kl_pss}" load_kl_anon="${kl_anon}" load_klc_rss="${klc_rss}" load_klc_pss="${klc_pss}" load_node_rss="${node_rss}" load_node_pss="${node_pss}"
-	local n_sandbox="${#cl_sandbox[@]}" n_container="${#cl_container[@]}" n_shim="${#cl_shim[@]}"
+	local load_kl_rss load_kl_pss load_kl_anon load_klc_rss load_klc_pss load_node_rss load_node_pss
+	load_kl_rss="$(bench::mb rss kubelet)" load_kl_pss="$(bench::mb pss kubelet)" load_kl_anon="$(bench::mb anon kubelet)"
+	load_klc_rss="$(bench::mb rss kc)" load_klc_pss="$(bench::mb pss kc)"
+	load_node_rss="$(bench::mb rss node)" load_node_pss="$(bench::mb pss node)"
+	local n_sandbox n_container n_shim n_logger
+	n_sandbox="$(bench::mb n sandbox)" n_container="$(bench::mb n container)" n_shim="$(bench::mb n shim)" n_logger="$(bench::mb n logger)"
 
 	bench::log "deleting the ${pods} pods (load $(bench::loadavg))"
 	if ! "${work}/podstartup" delete --kubeconfig "${kubeconfig}" >"${work}/delete.out" 2>"${work}/delete.err"; then
@@ -216,7 +218,7 @@ main() {
 	bench::sum "kubelet alone, ${pods} pods" "VmRSS ${load_kl_rss} MB, PSS ${load_kl_pss} MB, RssAnon ${load_kl_anon} MB   target < ${target_kubelet_mb} MB"
 	bench::sum "kubelet + containerd, idle" "VmRSS ${idle_klc_rss} MB, PSS ${idle_klc_pss} MB"
 	bench::sum "kubelet + containerd, ${pods} pods" "VmRSS ${load_klc_rss} MB, PSS ${load_klc_pss} MB"
-	bench::sum "kubelet + containerd + shims + pods, ${pods} pods" "VmRSS ${load_node_rss} MB, PSS ${load_node_pss} MB (${n_shim} shims, ${n_sandbox} sandbox and ${n_container} container processes)"
+	bench::sum "kubelet + containerd + shims + loggers + pods" "VmRSS ${load_node_rss} MB, PSS ${load_node_pss} MB with ${pods} pods (${n_shim} shims, ${n_logger} log drivers, ${n_sandbox} sandbox and ${n_container} container processes)"
 	summary+=("ratios:")
 	bench::sum "  create -> Running p50 / floor p50" "$(bench::ratio "$(figure "${c}" create_to_running_p50_ms)" "$(bench::quantiles "${floor_ms[@]}" | awk '{ print $2 }')")"
 	bench::sum "  create -> Ready p99 / target" "$(bench::ratio "$(figure "${c}" create_to_ready_p99_ms)" "${target_p99_ms}")"

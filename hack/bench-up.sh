@@ -156,15 +156,15 @@ main() {
 	bench::log "cluster up; idling ${idle_seconds} s before reading memory"
 	sleep "${idle_seconds}"
 	cluster::classify "${state}" "${cluster}"
-	local table
-	table="$(cluster::mem_table)"
-	echo "${table}"
-	local cl_rss cl_pss cl_anon cp_rss cp_pss
-	cl_rss="$(bench::mb_field rss "${cl_all[@]}")"
-	cl_pss="$(bench::mb_field pss "${cl_all[@]}")"
-	cl_anon="$(bench::mb_field anon "${cl_all[@]}")"
-	cp_rss="$(bench::mb_field rss "${cl_server[@]}")"
-	cp_pss="$(bench::mb_field pss "${cl_server[@]}")"
+	cluster::mem_table >"${work}/idle.table"
+	cat "${work}/idle.table"
+	local cl_n cl_rss cl_pss cl_anon cp_rss cp_pss
+	cl_n="$(bench::mb n total)"
+	cl_rss="$(bench::mb rss total)"
+	cl_pss="$(bench::mb pss total)"
+	cl_anon="$(bench::mb anon total)"
+	cp_rss="$(bench::mb rss server)"
+	cp_pss="$(bench::mb pss server)"
 
 	t0="$(bench::now_ms)"
 	skiff::down || bench::die "skiff down failed: $(tail -n 5 "${work}/down.log")"
@@ -194,15 +194,15 @@ main() {
 	local bare=()
 	mapfile -t bare < <(bench::tree "${server_pid}")
 	bench::mem_header
-	bench::mem_row "bare skiff server" "${bare[@]}"
+	bench::mem_row bare "bare skiff server" "${bare[@]}"
 	local bare_rss bare_pss bare_anon
-	bare_rss="$(bench::mb_field rss "${bare[@]}")"
-	bare_pss="$(bench::mb_field pss "${bare[@]}")"
-	bare_anon="$(bench::mb_field anon "${bare[@]}")"
+	bare_rss="$(bench::mb rss bare)"
+	bare_pss="$(bench::mb pss bare)"
+	bare_anon="$(bench::mb anon bare)"
 
 	bench::sum "skiff up --nodes ${nodes} -> Ready + DNS (mean)" "$(bench::mean "${ups[@]}") s (min $(bench::min "${ups[@]}"), max $(bench::max "${ups[@]}"); runs: ${ups[*]})   target < ${target_up_s} s"
 	bench::sum "skiff down (mean)" "$(bench::mean "${downs[@]}") s (runs: ${downs[*]})"
-	bench::sum "cluster idle VmRSS sum (${#cl_all[@]} processes)" "${cl_rss} MB   target < ${target_rss_mb} MB"
+	bench::sum "cluster idle VmRSS sum (${cl_n} processes)" "${cl_rss} MB   target < ${target_rss_mb} MB"
 	bench::sum "cluster idle PSS sum" "${cl_pss} MB   target < ${target_rss_mb} MB"
 	bench::sum "cluster idle RssAnon sum" "${cl_anon} MB"
 	bench::sum "  of which skiff server (control plane)" "VmRSS ${cp_rss} MB, PSS ${cp_pss} MB"
@@ -222,7 +222,7 @@ main() {
 	printf '%s\n' "${summary[@]}"
 	echo
 	echo "idle cluster memory by process kind (after ${idle_seconds} s):"
-	echo "${table}"
+	cat "${work}/idle.table"
 }
 
 main "$@"

@@ -4,7 +4,7 @@
 # RssFile from /proc/PID/status, PSS from /proc/PID/smaps_rollup).
 # Callers set bench_name (the prefix of messages) before using it.
 
-bench::log() { echo "${bench_name}: $*"; }
+bench::log() { echo "${bench_name} [+${SECONDS}s]: $*"; }
 bench::die() {
 	echo "${bench_name}: error: $*" >&2
 	exit 1
@@ -92,31 +92,49 @@ bench::mem_kb() {
 	echo "${n} ${rss} ${anon} ${file} ${pss}"
 }
 
-# bench::mem_row LABEL PID...: one aligned row of the memory table, in MB.
+# mem_kb holds the figures of every bench::mem_row by key: mem_kb[KEY.n],
+# mem_kb[KEY.rss], mem_kb[KEY.anon], mem_kb[KEY.file], mem_kb[KEY.pss] (kB),
+# so that summaries quote the same reading as the table.
+declare -A mem_kb=()
+
+# bench::mem_row KEY LABEL PID...: one aligned row of the memory table, in
+# MB, recorded under KEY.
 bench::mem_row() {
-	local label="$1" n rss anon file pss
-	shift
+	local key="$1" label="$2" n rss anon file pss
+	shift 2
 	read -r n rss anon file pss <<<"$(bench::mem_kb "$@")"
+	mem_kb[${key}.n]="${n}" mem_kb[${key}.rss]="${rss}" mem_kb[${key}.anon]="${anon}" mem_kb[${key}.file]="${file}" mem_kb[${key}.pss]="${pss}"
 	awk -v l="${label}" -v n="${n}" -v r="${rss}" -v a="${anon}" -v f="${file}" -v p="${pss}" \
-		'BEGIN { printf "  %-34s %5d %9.1f %9.1f %9.1f %9.1f\n", l, n, r / 1024, a / 1024, f / 1024, p / 1024 }'
+		'BEGIN { printf "  %-40s %5d %9.1f %9.1f %9.1f %9.1f\n", l, n, r / 1024, a / 1024, f / 1024, p / 1024 }'
 }
 bench::mem_header() {
-	printf '  %-34s %5s %9s %9s %9s %9s\n' "processes (MB)" procs VmRSS RssAnon RssFile PSS
+	printf '  %-40s %5s %9s %9s %9s %9s\n' "processes (MB)" procs VmRSS RssAnon RssFile PSS
 }
 
-# bench::mb_field FIELD PID...: one figure (rss, anon, file or pss) in MB.
-bench::mb_field() {
-	local field="$1" n rss anon file pss
+# bench::mb FIELD KEY...: the sum of a recorded figure (n, rss, anon, file,
+# pss) over the KEYs of earlier bench::mem_row calls, in MB (n: a count).
+bench::mb() {
+	local field="$1" key total=0
 	shift
-	read -r n rss anon file pss <<<"$(bench::mem_kb "$@")"
-	local v
-	case "${field}" in
-	rss) v="${rss}" ;;
-	anon) v="${anon}" ;;
-	file) v="${file}" ;;
-	pss) v="${pss}" ;;
-	esac
-	awk -v kb="${v}" 'BEGIN { printf "%.1f", kb / 1024 }'
+	for key in "$@"; do total=$((total + ${mem_kb[${key}.${field}]:-0})); done
+	if [ "${field}" = n ]; then
+		echo "${total}"
+	else
+		awk -v kb="${total}" 'BEGIN { printf "%.1f", kb / 1024 }'
+	fi
+}
+
+# bench::sum_row KEY LABEL KEY...: a row summing earlier rows, recorded under KEY.
+bench::sum_row() {
+	local key="$1" label="$2" f
+	shift 2
+	for f in n rss anon file pss; do
+		local k total=0
+		for k in "$@"; do total=$((total + ${mem_kb[${k}.${f}]:-0})); done
+		mem_kb[${key}.${f}]="${total}"
+	done
+	awk -v l="${label}" -v n="${mem_kb[${key}.n]}" -v r="${mem_kb[${key}.rss]}" -v a="${mem_kb[${key}.anon]}" -v f="${mem_kb[${key}.file]}" -v p="${mem_kb[${key}.pss]}" \
+		'BEGIN { printf "  %-40s %5d %9.1f %9.1f %9.1f %9.1f\n", l, n, r / 1024, a / 1024, f / 1024, p / 1024 }'
 }
 
 # cluster::classify STATE NAME: sorts every process of cluster NAME under
@@ -125,11 +143,11 @@ bench::mb_field() {
 # STATE/NAME/nodes/*/run/ or lives in the cluster's cgroup2 tree
 # (skiff-NAME). Pod processes are split into sandboxes and containers by
 # the containerd container of their cgroup (label skiff.dev/kind).
-cl_server=() cl_dns=() cl_kubelet=() cl_proxy=() cl_containerd=() cl_shim=() cl_sandbox=() cl_container=() cl_other=() cl_all=()
+cl_server=() cl_dns=() cl_kubelet=() cl_proxy=() cl_containerd=() cl_shim=() cl_logger=() cl_sandbox=() cl_container=() cl_other=()
 cl_other_comms=""
 cluster::classify() {
 	local state="$1" name="$2" unified=/sys/fs/cgroup/unified
-	cl_server=() cl_dns=() cl_kubelet=() cl_proxy=() cl_containerd=() cl_shim=() cl_sandbox=() cl_container=() cl_other=() cl_all=()
+	cl_server=() cl_dns=() cl_kubelet=() cl_proxy=() cl_containerd=() cl_shim=() cl_logger=() cl_sandbox=() cl_container=() cl_other=()
 	cl_other_comms=""
 	local -A role=() sandbox=() seen=()
 	local f pid roots=()
@@ -148,7 +166,7 @@ cluster::classify() {
 			[ -n "${id}" ] && sandbox[${id}]=1
 		done < <(ctr -a "${sock}" -n skiff containers ls -q 'labels."skiff.dev/kind"==sandbox' 2>/dev/null || true)
 	done
-	local cg comm
+	local cg comm others=() args=()
 	for pid in $( (
 		if [ "${#roots[@]}" -gt 0 ]; then bench::tree "${roots[@]}"; fi
 		bench::cgroup_procs "${unified}/skiff-${name}"
@@ -158,7 +176,6 @@ cluster::classify() {
 		[ -r "/proc/${pid}/comm" ] || continue
 		comm="$(cat "/proc/${pid}/comm" 2>/dev/null)" || continue
 		cg="$(sed -n 's/^0:://p' "/proc/${pid}/cgroup" 2>/dev/null)" || cg=""
-		cl_all+=("${pid}")
 		case "${role[${pid}]:-}" in
 		server) cl_server+=("${pid}") && continue ;;
 		dns) cl_dns+=("${pid}") && continue ;;
@@ -169,6 +186,14 @@ cluster::classify() {
 		containerd) cl_containerd+=("${pid}") && continue ;;
 		containerd-shim*) cl_shim+=("${pid}") && continue ;;
 		esac
+		# The kubelet's CRI-format log driver: the skiff binary run by
+		# the shim as `skiff skiff-cri-logger PATH`, one per container.
+		args=()
+		mapfile -d '' -t args 2>/dev/null <"/proc/${pid}/cmdline" || true
+		if [ "${args[1]:-}" = skiff-cri-logger ]; then
+			cl_logger+=("${pid}")
+			continue
+		fi
 		if [[ "${cg}" == */kubepods/* ]]; then
 			if [ -n "${sandbox[${cg##*/}]:-}" ]; then
 				cl_sandbox+=("${pid}")
@@ -178,21 +203,27 @@ cluster::classify() {
 			continue
 		fi
 		cl_other+=("${pid}")
-		cl_other_comms+=" ${comm}"
+		others+=("${comm}")
 	done
+	if [ "${#others[@]}" -gt 0 ]; then
+		cl_other_comms="$(printf '%s\n' "${others[@]}" | sort | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }')"
+	fi
 }
 
-# cluster::mem_table: the memory table of the last cluster::classify.
+# cluster::mem_table: the memory table of the last cluster::classify, its
+# rows recorded under the keys server, dns, kubelet, proxy, containerd, shim,
+# logger, sandbox, container, other and total (see bench::mb).
 cluster::mem_table() {
 	bench::mem_header
-	bench::mem_row "skiff server (control plane)" "${cl_server[@]}"
-	bench::mem_row "skiff dns" "${cl_dns[@]}"
-	bench::mem_row "skiff kubelet" "${cl_kubelet[@]}"
-	bench::mem_row "skiff proxy" "${cl_proxy[@]}"
-	bench::mem_row "containerd" "${cl_containerd[@]}"
-	bench::mem_row "containerd shims" "${cl_shim[@]}"
-	bench::mem_row "pod sandboxes" "${cl_sandbox[@]}"
-	bench::mem_row "pod containers" "${cl_container[@]}"
-	bench::mem_row "other${cl_other_comms:+ (${cl_other_comms# })}" "${cl_other[@]}"
-	bench::mem_row "TOTAL" "${cl_all[@]}"
+	bench::mem_row server "skiff server (control plane)" "${cl_server[@]}"
+	bench::mem_row dns "skiff dns" "${cl_dns[@]}"
+	bench::mem_row kubelet "skiff kubelet" "${cl_kubelet[@]}"
+	bench::mem_row proxy "skiff proxy" "${cl_proxy[@]}"
+	bench::mem_row containerd "containerd" "${cl_containerd[@]}"
+	bench::mem_row shim "containerd shims" "${cl_shim[@]}"
+	bench::mem_row logger "container log drivers (skiff-cri-logger)" "${cl_logger[@]}"
+	bench::mem_row sandbox "pod sandboxes" "${cl_sandbox[@]}"
+	bench::mem_row container "pod containers" "${cl_container[@]}"
+	bench::mem_row other "other${cl_other_comms:+ (${cl_other_comms})}" "${cl_other[@]}"
+	bench::sum_row total "TOTAL" server dns kubelet proxy containerd shim logger sandbox container other
 }

@@ -166,11 +166,13 @@ func run(o options, s step) error {
 	}); err != nil {
 		return err
 	}
+	tSync := time.Now()
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return errors.New("the pod watch did not sync")
 	}
+	fmt.Printf("watch_sync_s %.3f\n", time.Since(tSync).Seconds())
 	return s(ctx, o, client, inf.GetIndexer(), rec)
 }
 
