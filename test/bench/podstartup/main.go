@@ -168,7 +168,11 @@ func run(o options, s step) error {
 	}
 	tSync := time.Now()
 	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	// Shutdown waits for the informers, which stop when ctx ends.
+	defer func() {
+		cancel()
+		factory.Shutdown()
+	}()
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return errors.New("the pod watch did not sync")
 	}
