@@ -179,9 +179,24 @@ func New(cfg Config) (*Kubelet, error) {
 	return k, nil
 }
 
+// The kubelet's API client limits, as upstream's KubeletConfiguration
+// defaults them.
+const (
+	DefaultAPIQPS   = 50
+	DefaultAPIBurst = 100
+)
+
 func (k *Kubelet) setClient(rc *rest.Config) error {
 	rc = rest.CopyConfig(rc)
 	rc.UserAgent = "skiff-kubelet/" + k.cfg.NodeName
+	// Upstream's kubeAPIQPS and kubeAPIBurst defaults; client-go's 5/10
+	// throttle a node starting 30 pods at once for tens of seconds.
+	if rc.QPS == 0 {
+		rc.QPS = DefaultAPIQPS
+	}
+	if rc.Burst == 0 {
+		rc.Burst = DefaultAPIBurst
+	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
