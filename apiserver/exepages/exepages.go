@@ -27,20 +27,18 @@ type Mapping struct {
 // etcd, the kubelet, kubectl, containerd's client ...), start-up runs code
 // and reads tables all over them, and on kernels with large page-cache
 // folios (ext4, XFS) a touched 2 MiB block of the file may be mapped as a
-// whole huge page: an idle process then keeps well over 100 MB of the
-// binary mapped that it does not use again.
+// whole huge page: Skiff's idle API server kept 105-135 MB of the binary
+// mapped, of which ~80 MB are mapped again (in fault-around windows) in the
+// minute after Release.
 //
 // For each such mapping Release first asks for small pages
-// (MADV_NOHUGEPAGE) and random access (MADV_RANDOM: no read-around, so a
-// later fault maps the pages used rather than a window of up to 64 KiB
-// around each; on Skiff's idle API server that is ~57 MB mapped instead of
-// ~81 MB), then unmaps its pages (MADV_DONTNEED). The price is more minor
-// faults while new code paths are first run, and no readahead for those
-// mappings should the page cache have dropped the binary. On a private, read-only mapping that holds no anonymous
-// page (checked in /proc/self/smaps: no page was ever written, relocated
-// or copied on write) this loses nothing: the next access faults the same
-// bytes back in from the page cache. Mappings that hold anonymous pages,
-// writable mappings and other files are left alone.
+// (MADV_NOHUGEPAGE), so that a later fault maps the kernel's fault-around
+// window (64 KiB by default) rather than a whole 2 MiB huge page, then
+// unmaps its pages (MADV_DONTNEED). On a private, read-only mapping that
+// holds no anonymous page (checked in /proc/self/smaps: no page was ever
+// written, relocated or copied on write) this loses nothing: the next
+// access faults the same bytes back in from the page cache. Mappings that
+// hold anonymous pages, writable mappings and other files are left alone.
 //
 // The memory is not freed: the page cache keeps the pages, shared by every
 // process running the binary, until the kernel reclaims them. RSS read
@@ -76,9 +74,6 @@ func Release() ([]Mapping, error) {
 	for _, m := range candidates {
 		if err := madvise(m.Start, m.End, unix.MADV_NOHUGEPAGE); err != nil {
 			return released, fmt.Errorf("madvise(MADV_NOHUGEPAGE) %x-%x: %w", m.Start, m.End, err)
-		}
-		if err := madvise(m.Start, m.End, unix.MADV_RANDOM); err != nil {
-			return released, fmt.Errorf("madvise(MADV_RANDOM) %x-%x: %w", m.Start, m.End, err)
 		}
 		if err := madvise(m.Start, m.End, unix.MADV_DONTNEED); err != nil {
 			return released, fmt.Errorf("madvise(MADV_DONTNEED) %x-%x: %w", m.Start, m.End, err)
