@@ -7,6 +7,14 @@ export SKIFF_ROOT
 SKIFF_VERSION="${SKIFF_VERSION:-$(cat "${SKIFF_ROOT}/VERSION")}"
 export PATH="/usr/local/go/bin:${PATH}"
 
+# Build tags of the skiff binary. kustomize (in kubectl) would otherwise
+# link Go's plugin package, and a binary that can load plugins exports every
+# symbol: 49 MB more file (232 -> 183 MB; .dynsym/.dynstr 29 MB, .text 2 MB),
+# 0.1-0.3 s more to exec, ~16 MB more file-backed RSS. No Go plugin could be loaded into
+# skiff anyway (a plugin must be built with the very same packages).
+SKIFF_BUILD_TAGS="kustomize_disable_go_plugin_support"
+export SKIFF_BUILD_TAGS
+
 skiff::ldflags() {
 	local pkg=github.com/skiff-dev/skiff/internal/version
 	local commit tree date

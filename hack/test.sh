@@ -7,7 +7,7 @@ cd "${SKIFF_ROOT}"
 # without -trimpath, so that it shares the build cache with `go vet` and
 # `go test` (a second, -trimpath compile of k8s.io/* costs ~8 min cold).
 mkdir -p _output/test
-go build -ldflags "$(skiff::ldflags)" -o _output/test/skiff ./cmd/skiff
+go build -tags "${SKIFF_BUILD_TAGS}" -ldflags "$(skiff::ldflags)" -o _output/test/skiff ./cmd/skiff
 export SKIFF_BINARY="${SKIFF_ROOT}/_output/test/skiff"
 # Two packages at a time (the machine has two cores): a package that links
 # the API server takes ~2 GB to link, so two fit easily in memory.

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	"k8s.io/apiserver/pkg/registry/generic"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/filters"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
@@ -41,6 +42,7 @@ import (
 
 	generatedopenapi "github.com/skiff-dev/skiff/apiserver/generated/openapi"
 	"github.com/skiff-dev/skiff/apiserver/scheme"
+	"github.com/skiff-dev/skiff/apiserver/sharedetcd"
 	"github.com/skiff-dev/skiff/internal/version"
 )
 
@@ -114,6 +116,21 @@ type dependencies struct {
 	// review resources (TokenReview, SubjectAccessReview, ...).
 	authn authnResult
 	authz authzResult
+	// etcdClients is the one etcd client every server's storage shares.
+	etcdClients *sharedetcd.Clients
+}
+
+// watchCacheFor says, as EtcdOptions' RESTOptionsGetter decides it, whether
+// a resource's storage has a watch cache: unless the cache is disabled, or
+// disabled for that resource with a --watch-cache-sizes entry of 0.
+func watchCacheFor(e *genericoptions.EtcdOptions) func(generic.RESTOptions) bool {
+	// Validated with the options.
+	sizes, _ := genericoptions.ParseWatchCacheSizes(e.WatchCacheSizes)
+	enabled := e.EnableWatchCache
+	return func(opts generic.RESTOptions) bool {
+		size, ok := sizes[opts.StorageConfig.GroupResource]
+		return enabled && !(ok && size <= 0)
+	}
 }
 
 func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.RecommendedConfig, *dependencies, error) {
@@ -143,7 +160,7 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 		return nil, nil, fmt.Errorf("create loopback dynamic client: %w", err)
 	}
 	c.SharedInformerFactory = informers.NewSharedInformerFactory(client, 10*time.Minute)
-	deps := &dependencies{client: client, dynamic: dyn, informers: c.SharedInformerFactory}
+	deps := &dependencies{client: client, dynamic: dyn, informers: c.SharedInformerFactory, etcdClients: sharedetcd.NewClients()}
 
 	if err := o.Features.ApplyTo(&c.Config, client, c.SharedInformerFactory); err != nil {
 		return nil, nil, fmt.Errorf("apply feature options: %w", err)
@@ -182,6 +199,7 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 	if err := o.Etcd.ApplyWithStorageFactoryTo(sf, &c.Config); err != nil {
 		return nil, nil, fmt.Errorf("apply etcd options: %w", err)
 	}
+	c.RESTOptionsGetter = deps.etcdClients.Getter(c.RESTOptionsGetter, watchCacheFor(o.Etcd))
 
 	c.LongRunningFunc = filters.BasicLongRunningRequestCheck(
 		sets.NewString("watch", "proxy"),
@@ -222,7 +240,7 @@ func buildGenericConfig(ctx context.Context, o *Options) (*genericapiserver.Reco
 // post-start hooks of its own yet, its own etcd codec, and its own default
 // API enablement, as upstream's Create{APIExtensions,Aggregator}Config do.
 // It returns the etcd options it applied.
-func delegateConfig(base *genericapiserver.RecommendedConfig, o *Options, name string, codec runtime.Codec, encodeVersioner runtime.GroupVersioner, resources *serverstorage.ResourceConfig, registry *runtime.Scheme) (genericapiserver.Config, genericoptions.EtcdOptions, error) {
+func delegateConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies, name string, codec runtime.Codec, encodeVersioner runtime.GroupVersioner, resources *serverstorage.ResourceConfig, registry *runtime.Scheme) (genericapiserver.Config, genericoptions.EtcdOptions, error) {
 	c := base.Config
 	c.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
 	c.RESTOptionsGetter = nil
@@ -233,6 +251,7 @@ func delegateConfig(base *genericapiserver.RecommendedConfig, o *Options, name s
 	if err := etcdOpts.ApplyTo(&c); err != nil {
 		return c, etcdOpts, fmt.Errorf("apply etcd options to %s: %w", name, err)
 	}
+	c.RESTOptionsGetter = deps.etcdClients.Getter(c.RESTOptionsGetter, watchCacheFor(&etcdOpts))
 	if err := o.APIEnablement.ApplyTo(&c, resources, registry); err != nil {
 		return c, etcdOpts, fmt.Errorf("--runtime-config for %s: %w", name, err)
 	}
@@ -241,7 +260,7 @@ func delegateConfig(base *genericapiserver.RecommendedConfig, o *Options, name s
 
 // apiExtensionsConfig derives the CRD server's config from the shared one.
 func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*apiextensionsapiserver.Config, error) {
-	c, etcdOpts, err := delegateConfig(base, o, "apiextensions-apiserver",
+	c, etcdOpts, err := delegateConfig(base, o, deps, "apiextensions-apiserver",
 		apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1beta1.SchemeGroupVersion, apiextensionsv1.SchemeGroupVersion),
 		runtime.NewMultiGroupVersioner(apiextensionsv1beta1.SchemeGroupVersion, schema.GroupKind{Group: apiextensionsv1beta1.GroupName}),
 		apiextensionsapiserver.DefaultAPIResourceConfigSource(), apiextensionsapiserver.Scheme)
@@ -251,7 +270,7 @@ func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, d
 	return &apiextensionsapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: c, SharedInformerFactory: deps.informers},
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(etcdOpts, c.ResourceTransformers, c.StorageObjectCountTracker),
+			CRDRESTOptionsGetter: deps.etcdClients.Getter(apiextensionsoptions.NewCRDRESTOptionsGetter(etcdOpts, c.ResourceTransformers, c.StorageObjectCountTracker), watchCacheFor(&etcdOpts)),
 			MasterCount:          o.APIServerCount,
 			ServiceResolver:      webhook.NewDefaultServiceResolver(),
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, base.LoopbackClientConfig, nil),
@@ -262,7 +281,7 @@ func apiExtensionsConfig(base *genericapiserver.RecommendedConfig, o *Options, d
 // aggregatorConfig derives kube-aggregator's config from the shared one; it
 // serves the merged OpenAPI itself.
 func aggregatorConfig(base *genericapiserver.RecommendedConfig, o *Options, deps *dependencies) (*aggregatorapiserver.Config, error) {
-	c, _, err := delegateConfig(base, o, "kube-aggregator",
+	c, _, err := delegateConfig(base, o, deps, "kube-aggregator",
 		aggregatorscheme.Codecs.LegacyCodec(v1.SchemeGroupVersion, v1beta1.SchemeGroupVersion),
 		runtime.NewMultiGroupVersioner(v1.SchemeGroupVersion, schema.GroupKind{Group: v1beta1.GroupName}),
 		aggregatorapiserver.DefaultAPIResourceConfigSource(), aggregatorscheme.Scheme)

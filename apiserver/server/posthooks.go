@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/bootstrap/kubernetesservice"
+	"github.com/skiff-dev/skiff/apiserver/exepages"
 )
 
 // addStartupMemoryHook returns the heap that start-up used and no longer
@@ -24,6 +25,16 @@ import (
 // hold it all that time. ready is called first (it ends the start-up GC
 // tuning, see beginStartupGC), also when the server does not get ready.
 // The hook itself returns at once: /readyz does not wait for it.
+//
+// Start-up does not end at /readyz: for a few seconds after it the
+// controllers of the chain make their first syncs and the bootstrap
+// reconcilers their first passes. Once startupTail has passed, the hook
+// returns the garbage of those to the OS too, and drops the process's
+// mappings of the executable's code and read-only data (package exepages):
+// the pages stay in the page cache and are faulted back in on use, so that
+// the file-backed RSS of a waiting server is the part of the binary it
+// keeps using. That changes the RssFile figure only, not the anonymous
+// memory; both are done once, not periodically.
 func addStartupMemoryHook(s *genericapiserver.GenericAPIServer, ready func()) error {
 	return addClientHook(s, "skiff/release-startup-memory", func(ctx context.Context, client kubernetes.Interface) error {
 		go func() {
@@ -37,11 +48,35 @@ func addStartupMemoryHook(s *genericapiserver.GenericAPIServer, ready func()) er
 				return
 			}
 			debug.FreeOSMemory()
-			klog.FromContext(ctx).V(2).Info("Released start-up memory")
+			logger := klog.FromContext(ctx)
+			logger.V(2).Info("Released start-up memory")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(startupTail):
+			}
+			debug.FreeOSMemory()
+			released, err := exepages.Release()
+			if err != nil {
+				// Only the RSS figure is at stake.
+				logger.V(1).Info("Dropping the executable's start-up page mappings failed", "err", err)
+				return
+			}
+			var kib uint64
+			for _, m := range released {
+				kib += m.RSSKiB
+			}
+			logger.V(2).Info("Dropped the executable's start-up page mappings", "mappings", len(released), "residentKiB", kib)
 		}()
 		return nil
 	})
 }
+
+// startupTail is how long after /readyz the first syncs of the chain's
+// controllers take; measured on the project's machine: ~80% of the
+// executable's pages mapped in the first minute after /readyz were mapped
+// in its first 5 s.
+const startupTail = 10 * time.Second
 
 // addLoopbackComponents starts o.LoopbackComponents once the server runs.
 func addLoopbackComponents(s *genericapiserver.GenericAPIServer, components map[string]func(context.Context, *rest.Config) error) error {
