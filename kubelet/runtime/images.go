@@ -234,6 +234,11 @@ func (r *Runtime) ensureSandboxImage(ctx context.Context) (Image, error) {
 	if !errdefs.IsNotFound(err) || r.cfg.SandboxImage != DefaultSandboxImage {
 		return Image{}, fmt.Errorf("sandbox image: %w", err)
 	}
+	r.sandboxImageMu.Lock()
+	defer r.sandboxImageMu.Unlock()
+	if img, err := r.GetImage(ctx, r.cfg.SandboxImage); err == nil {
+		return img, nil // built meanwhile
+	}
 	built, err := skiffimages.Busybox(skiffimages.BusyboxOptions{Cmd: sandboxCommand})
 	if err != nil {
 		return Image{}, fmt.Errorf("build sandbox image: %w", err)

@@ -79,6 +79,11 @@ type Runtime struct {
 	podsDir    string
 	memTotal   int64
 
+	// sandboxImageMu serializes building the default sandbox image: pods
+	// starting together would otherwise import it at once, and all but
+	// one import fail with AlreadyExists.
+	sandboxImageMu sync.Mutex
+
 	// ios holds the kubelet-held stdio of running StdioFIFO containers.
 	iosMu  sync.Mutex
 	ios    map[string]*containerIO
