@@ -69,6 +69,9 @@ type Reporter struct {
 	// addresses are the last computed status.addresses (Addresses).
 	addresses atomic.Pointer[[]corev1.NodeAddress]
 
+	// ready is whether the last computed status had Ready true.
+	ready atomic.Bool
+
 	mu         sync.Mutex
 	registered bool
 	// lastReport is when status was last patched; reportDelay shifts the
@@ -116,6 +119,7 @@ func (r *Reporter) Run(ctx context.Context) error {
 	if err := r.registerWithBackoff(ctx); err != nil {
 		return nil
 	}
+	start := r.cfg.Clock.Now()
 	for {
 		patched, err := r.syncStatus(ctx)
 		if err != nil {
@@ -124,16 +128,43 @@ func (r *Reporter) Run(ctx context.Context) error {
 		if r.afterSync != nil {
 			r.afterSync(patched, err)
 		}
+		// Until the node is first Ready, status is synced every
+		// fastStatusUpdate rather than every StatusUpdateFrequency (for
+		// at most fastStatusWindow), as upstream's fastStatusUpdateOnce:
+		// a node becomes Ready as soon as it is, not a period later.
+		var fast <-chan time.Time
+		if !r.isReady() && r.cfg.Clock.Since(start) < fastStatusWindow {
+			fast = r.cfg.Clock.After(fastStatusUpdate)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C():
+		case <-fast:
 		}
 	}
 }
 
 // setLeaseOwner makes the Node own its Lease, so that deleting the Node
 // deletes the Lease. Until the Node can be read the Lease is not created.
+// Fast start-up status updates (upstream's nodeStatusUpdateFrequency
+// stays the steady-state period).
+const (
+	fastStatusUpdate = 100 * time.Millisecond
+	fastStatusWindow = 2 * time.Minute
+)
+
+func (r *Reporter) isReady() bool { return r.ready.Load() }
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
 func (r *Reporter) setLeaseOwner(ctx context.Context) lease.ProcessLeaseFunc {
 	return func(l *coordinationv1.Lease) error {
 		if len(l.OwnerReferences) > 0 {
@@ -359,6 +390,7 @@ func (r *Reporter) tryUpdateStatus(ctx context.Context) (bool, error) {
 		}
 	}
 	r.setStatus(ctx, node)
+	r.ready.Store(nodeReady(node))
 	changed := labelsMissing || statusChanged(&original.Status, &node.Status)
 	now := r.cfg.Clock.Now()
 	if !changed && now.Sub(r.lastReport) < r.cfg.StatusReportFrequency+r.reportDelay {
