@@ -288,7 +288,7 @@ bench::idle_and_load() {
 	# Anonymous memory is the process's own; file-backed RSS is the binary's
 	# pages in the page cache, shared by every process running it. Skiff's
 	# server drops its mappings of the binary's read-only pages once, 10 s
-	# after /readyz (apiserver/exepages): its RssFile is the part of the
+	# after /readyz (internal/exepages): its RssFile is the part of the
 	# binary it mapped again since, not a figure of freed memory.
 	idle_anon="$(bench::status_mb RssAnon "${tree_roots[@]}")"
 	idle_file="$(bench::status_mb RssFile "${tree_roots[@]}")"

@@ -14,7 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/bootstrap/kubernetesservice"
-	"github.com/skiff-dev/skiff/apiserver/exepages"
+	"github.com/skiff-dev/skiff/internal/exepages"
 )
 
 // addStartupMemoryHook returns the heap that start-up used and no longer
