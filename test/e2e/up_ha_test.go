@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -56,39 +55,10 @@ func TestUpHA(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skiff up needs root")
 	}
-	dir, err := os.MkdirTemp("", "skh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := filepath.Join(dir, "state")
-	cdir := filepath.Join(state, "e2eha")
-	config := filepath.Join(dir, "cluster.yaml")
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(config, []byte(upHAConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	skiff := func(args ...string) (string, error) {
-		out, err := exec.Command(skiffBinary, args...).CombinedOutput()
-		return string(out), err
-	}
-	up := func(t *testing.T) {
-		t.Helper()
-		start := time.Now()
-		out, err := skiff("up", "--config", config, "--state-dir", state, "--kubeconfig-out", kubeconfig, "--wait", "2m")
-		if err != nil {
-			t.Fatalf("skiff up: %v\n%s", err, out)
-		}
-		t.Logf("skiff up took %s:\n%s", time.Since(start).Round(time.Millisecond), out)
-	}
-	downDone := false
-	t.Cleanup(func() {
-		if !downDone {
-			if out, err := skiff("down", "--name", "e2eha", "--state-dir", state); err != nil {
-				t.Errorf("skiff down in cleanup: %v\n%s", err, out)
-			}
-		}
-		os.RemoveAll(dir)
-	})
+	c := newUpTestCluster(t, "e2eha", "skh", upHAConfig)
+	cdir := filepath.Join(c.state, "e2eha")
+	kubeconfig := c.kubeconfig
+	skiff, up := c.skiff, c.up
 
 	up(t)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -283,32 +253,7 @@ func TestUpHA(t *testing.T) {
 	if t.Failed() {
 		dump()
 	}
-	t.Run("skiff down leaves nothing", func(t *testing.T) {
-		out, err := skiff("down", "--name", "e2eha", "--state-dir", state)
-		downDone = true
-		if err != nil {
-			t.Fatalf("skiff down: %v\n%s", err, out)
-		}
-		if left := processesMentioning(state); len(left) > 0 {
-			t.Errorf("processes left: %v", left)
-		}
-		if _, err := os.Stat(cdir); err == nil {
-			t.Errorf("%s is still there", cdir)
-		}
-		for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu"} {
-			if _, err := os.Stat(filepath.Join(root, "skiff-e2eha")); err == nil {
-				t.Errorf("cgroup %s left", filepath.Join(root, "skiff-e2eha"))
-			}
-		}
-		mounts, _ := os.ReadFile("/proc/self/mountinfo")
-		if strings.Contains(string(mounts), state) {
-			t.Errorf("mounts under %s left", state)
-		}
-		addrs, _ := exec.Command("ip", "-o", "addr").Output()
-		if strings.Contains(string(addrs), "172.31.233.") {
-			t.Errorf("addresses left (the API address among them?):\n%s", addrs)
-		}
-	})
+	t.Run("skiff down leaves nothing", func(t *testing.T) { c.downLeavesNothing(t, "172.31.233.") })
 }
 
 // haWriter creates ConfigMaps one after another, recording those the API

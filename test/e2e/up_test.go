@@ -82,41 +82,9 @@ func TestUp(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skiff up needs root")
 	}
-	// Short: a node's containerd socket lives under it.
-	dir, err := os.MkdirTemp("", "sku")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := filepath.Join(dir, "state")
-	config := filepath.Join(dir, "cluster.yaml")
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(config, []byte(upConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	skiff := func(args ...string) (string, error) {
-		cmd := exec.Command(skiffBinary, args...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	up := func(t *testing.T) {
-		t.Helper()
-		start := time.Now()
-		out, err := skiff("up", "--config", config, "--state-dir", state, "--kubeconfig-out", kubeconfig, "--wait", "2m")
-		if err != nil {
-			t.Fatalf("skiff up: %v\n%s", err, out)
-		}
-		t.Logf("skiff up took %s:\n%s", time.Since(start).Round(time.Millisecond), out)
-	}
-	downDone := false
-	t.Cleanup(func() {
-		if !downDone {
-			if out, err := skiff("down", "--name", "e2eup", "--state-dir", state); err != nil {
-				t.Errorf("skiff down in cleanup: %v\n%s", err, out)
-			}
-		}
-		os.RemoveAll(dir)
-	})
-
+	c := newUpTestCluster(t, "e2eup", "sku", upConfig)
+	dir, state, kubeconfig := c.dir, c.state, c.kubeconfig
+	skiff, up := c.skiff, c.up
 	t.Run("bad config", func(t *testing.T) {
 		bad := filepath.Join(dir, "bad.yaml")
 		if err := os.WriteFile(bad, []byte(strings.Replace(upConfig, "172.31.232.0/24", "172.31.232.0/33", 1)), 0o600); err != nil {
@@ -317,36 +285,7 @@ func TestUp(t *testing.T) {
 	if t.Failed() {
 		dump()
 	}
-	t.Run("skiff down leaves nothing", func(t *testing.T) {
-		out, err := skiff("down", "--name", "e2eup", "--state-dir", state)
-		downDone = true
-		if err != nil {
-			t.Fatalf("skiff down: %v\n%s", err, out)
-		}
-		if left := processesMentioning(state); len(left) > 0 {
-			t.Errorf("processes left: %v", left)
-		}
-		if _, err := os.Stat(filepath.Join(state, "e2eup")); err == nil {
-			t.Errorf("%s is still there", filepath.Join(state, "e2eup"))
-		}
-		for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu"} {
-			if _, err := os.Stat(filepath.Join(root, "skiff-e2eup")); err == nil {
-				t.Errorf("cgroup %s left", filepath.Join(root, "skiff-e2eup"))
-			}
-		}
-		mounts, _ := os.ReadFile("/proc/self/mountinfo")
-		if strings.Contains(string(mounts), state) {
-			t.Errorf("mounts under %s left", state)
-		}
-		links, _ := exec.Command("ip", "-o", "link").Output()
-		if strings.Contains(string(links), "172.31.232.") {
-			t.Errorf("links left:\n%s", links)
-		}
-		addrs, _ := exec.Command("ip", "-o", "addr").Output()
-		if strings.Contains(string(addrs), "172.31.232.") {
-			t.Errorf("addresses left:\n%s", addrs)
-		}
-	})
+	t.Run("skiff down leaves nothing", func(t *testing.T) { c.downLeavesNothing(t, "172.31.232.") })
 }
 
 func killPIDFile(t *testing.T, path string) {
