@@ -248,7 +248,13 @@ func TestKubeletEndToEnd(t *testing.T) {
 		if len(pm.Containers) != 1 || pm.Containers[0].Usage.Memory().IsZero() || pm.Window.Duration <= 0 {
 			t.Errorf("web's PodMetrics = %+v", pm)
 		}
-		out = e.mustKubectl(t, "", "top", "node")
+		// The node's samples are scraped with the pods', but its rate
+		// needs two samples of its own with distinct timestamps.
+		pollE2E(t, 60*time.Second, "kubectl top node", func(ctx context.Context) (bool, error) {
+			var err error
+			out, err = e.kubectl("", "top", "node")
+			return err == nil, nil
+		})
 		if !regexp.MustCompile(`(?m)^NAME\s+CPU\(cores\)\s+CPU\(%\)\s+MEMORY\(bytes\)\s+MEMORY\(%\)\s*\n^e2e-node\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%\s*$`).MatchString(out) {
 			t.Errorf("kubectl top node:\n%s", out)
 		}
