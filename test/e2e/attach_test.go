@@ -241,8 +241,14 @@ func testAttachAndTTY(t *testing.T, e *kubeletEnv, name string, kubectl []string
 	})
 	t.Run(name+"/exec -it", func(t *testing.T) {
 		it := startInteractive(t, kubectl, kubeconfig, true, "exec", "-it", "web", "--", "sh")
-		it.send(t, "stty size; tty\n")
-		it.expect(t, `^40 120$`)
+		it.expect(t, `/ # `)
+		// The initial size travels like a resize (kubectl sends it once
+		// the stream is up): ask until the shell has it.
+		pollE2E(t, 30*time.Second, "initial terminal size", func(context.Context) (bool, error) {
+			it.send(t, "stty size\n")
+			return strings.Contains(strings.ReplaceAll(it.out.String(), "\r", ""), "\n40 120\n"), nil
+		})
+		it.send(t, "tty\n")
 		it.expect(t, `^/dev/pts/\d+$`)
 		if err := setWinsize(it.pty, 50, 132); err != nil {
 			t.Fatal(err)
