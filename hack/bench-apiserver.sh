@@ -20,6 +20,9 @@
 
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_name=bench-apiserver
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib-bench.sh"
 cd "${SKIFF_ROOT}"
 
 runs="${SKIFF_BENCH_RUNS:-5}"
@@ -43,30 +46,6 @@ bench::die() {
 	exit 1
 }
 
-# bench::tree PID...: the PIDs and all their descendants, from /proc.
-bench::tree() {
-	local -A kids=()
-	local st pid key value
-	for st in /proc/[0-9]*/status; do
-		pid="${st#/proc/}"
-		pid="${pid%/status}"
-		while read -r key value; do
-			if [ "${key}" = "PPid:" ]; then
-				kids[${value}]+=" ${pid}"
-				break
-			fi
-		done 2>/dev/null <"${st}" || true
-	done
-	local queue=("$@") child
-	while [ "${#queue[@]}" -gt 0 ]; do
-		pid="${queue[0]}"
-		queue=("${queue[@]:1}")
-		echo "${pid}"
-		for child in ${kids[${pid}]:-}; do
-			queue+=("${child}")
-		done
-	done
-}
 
 # bench::rss_mb PID...: summed VmRSS of the PIDs' process trees, in MB.
 bench::rss_mb() { bench::status_mb VmRSS "$@"; }
@@ -105,10 +84,6 @@ bench::free_port() {
 	bench::die "no free port found after ${attempt} attempts"
 }
 
-bench::now_ms() { echo $(($(date +%s%N) / 1000000)); }
-bench::seconds() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
-bench::mean() { awk 'BEGIN { s = 0; for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.2f", s / (ARGC - 1) }' "$@"; }
-bench::ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
 # bench::stop PID: SIGTERM the process tree, SIGKILL what is left after
 # 30 s, and reap it.

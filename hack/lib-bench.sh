@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared by hack/bench-up.sh and hack/bench-kubelet.sh: timing, the
+# Shared by hack/bench-up.sh, hack/bench-kubelet.sh and hack/bench-apiserver.sh: timing, the
 # processes of a `skiff up` cluster, and their memory (VmRSS, RssAnon,
 # RssFile from /proc/PID/status, PSS from /proc/PID/smaps_rollup).
 # Callers set bench_name (the prefix of messages) before using it.
