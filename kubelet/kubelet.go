@@ -225,8 +225,19 @@ func (k *Kubelet) Client() kubernetes.Interface { return k.client }
 // Start runs the kubelet until ctx ends: it registers the node and keeps
 // its status, re-adopts the pods already running from an earlier run,
 // removes what belongs to pods that are gone, and runs the node's pods.
-// On return the pods keep running.
+// On return the pods keep running. A stop that comes while the kubelet is
+// still starting (a SIGTERM before the pod informer synced, say) is a clean
+// stop too: Start returns nil whenever ctx has ended.
 func (k *Kubelet) Start(ctx context.Context) error {
+	err := k.start(ctx)
+	if err != nil && ctx.Err() != nil {
+		klog.FromContext(ctx).V(2).Info("Kubelet stopped while starting", "node", k.cfg.NodeName, "err", err)
+		return nil
+	}
+	return err
+}
+
+func (k *Kubelet) start(ctx context.Context) error {
 	log := klog.FromContext(ctx).WithValues("node", k.cfg.NodeName)
 	ctx, cancel := context.WithCancel(klog.NewContext(ctx, log))
 	defer cancel()

@@ -412,3 +412,47 @@ func TestRestartReadopts(t *testing.T) {
 		t.Errorf("containers of the deleted pod left after restart: %v %v", cs, err)
 	}
 }
+
+// TestStopWhileStartingIsClean: a stop that comes before the kubelet has
+// finished starting (SIGTERM right after launch) is a clean exit, not a
+// "did not sync: context canceled" failure.
+func TestStopWhileStartingIsClean(t *testing.T) {
+	requireNode(t)
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration
+	}{
+		{"stopped before start", 0},
+		// No pod CIDR anywhere (no node IPAM here): Start waits for
+		// one until the stop.
+		{"stopped during start", 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := New(Config{
+				RESTConfig: ts.Config, NodeName: "pw-stopping-node", DataDir: t.TempDir(),
+				CgroupRoot: testCgRoot, BridgeName: testBridge,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			if tc.delay == 0 {
+				cancel()
+			} else {
+				time.AfterFunc(tc.delay, cancel)
+			}
+			go func() { done <- k.Start(ctx) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Start after the stop returned %v, want nil", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("kubelet did not stop within 30s")
+			}
+			cancel()
+			_ = admin.CoreV1().Nodes().Delete(context.Background(), "pw-stopping-node", metav1.DeleteOptions{})
+		})
+	}
+}
