@@ -40,9 +40,7 @@ func (c *Cluster) Up(ctx context.Context) (retErr error) {
 	if !existed {
 		defer func() {
 			if retErr != nil {
-				if err := c.Down(false); err != nil {
-					retErr = fmt.Errorf("%w (and removing what was made failed: %v)", retErr, err)
-				}
+				retErr = c.undoFailedUp(retErr)
 			}
 		}()
 	}
