@@ -91,6 +91,7 @@ func (c *Cluster) spec(mounts []cgroups.Mount, n *node, component string) (daemo
 			"--cluster-domain", c.cfg.Networking.ClusterDomain,
 			"--health-port", fmt.Sprint(dnsHealthPort),
 			"--metrics-port", fmt.Sprint(dnsMetricsPort),
+			"--node-name", n.name(),
 		}
 		marker = net.JoinHostPort(ip, "53")
 	case componentKubelet:

@@ -8,13 +8,11 @@ import (
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/cluster/bootstrap"
 )
@@ -23,8 +21,8 @@ import (
 const managedBy = "skiff-up"
 
 // ensureClusterObjects makes what a cluster needs beyond the API server's
-// own bootstrap: the kube-dns Service with its endpoints on the
-// control-plane nodes' DNS servers, and the binding that lets nodes'
+// own bootstrap: the kube-dns Service (its endpoints are the
+// control-plane nodes' DNS servers, which publish them), and the binding that lets nodes'
 // proxies read Services and EndpointSlices.
 func (c *Cluster) ensureClusterObjects(ctx context.Context, client kubernetes.Interface) error {
 	if err := c.ensureDNSService(ctx, client); err != nil {
@@ -66,38 +64,14 @@ func (c *Cluster) ensureDNSService(ctx context.Context, client kubernetes.Interf
 		return err
 	}
 	// The DNS servers run on the control-plane nodes, not in pods, so the
-	// Service has no selector and Up writes its EndpointSlice.
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Name: "kube-dns-skiff", Namespace: metav1.NamespaceSystem, Labels: map[string]string{
-			discoveryv1.LabelServiceName: "kube-dns", discoveryv1.LabelManagedBy: managedBy,
-		}},
-		AddressType: discoveryv1.AddressTypeIPv4,
+	// Service has no selector: each server publishes its own EndpointSlice
+	// (skiff dns --node-name). Clusters made before that had one slice
+	// written here; it goes.
+	err = client.DiscoveryV1().EndpointSlices(svc.Namespace).Delete(ctx, "kube-dns-skiff", metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove the old kube-dns EndpointSlice: %w", err)
 	}
-	if ip.To4() == nil {
-		slice.AddressType = discoveryv1.AddressTypeIPv6
-	}
-	for _, n := range c.controlPlanes() {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
-			Addresses:  []string{n.ips[0].String()},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
-			NodeName:   ptr.To(n.name()),
-		})
-	}
-	for _, p := range svc.Spec.Ports {
-		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(p.TargetPort.IntVal), Protocol: ptr.To(p.Protocol)})
-	}
-	slices := client.DiscoveryV1().EndpointSlices(slice.Namespace)
-	old, err := slices.Get(ctx, slice.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = slices.Create(ctx, slice, metav1.CreateOptions{})
-		return err
-	case err != nil:
-		return err
-	}
-	slice.ResourceVersion = old.ResourceVersion
-	_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
-	return err
+	return nil
 }
 
 // waitDNS waits until every control-plane node's DNS server answers the

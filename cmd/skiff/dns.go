@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 
 	skiffdns "github.com/skiff-dev/skiff/dns"
+	"github.com/skiff-dev/skiff/dns/endpoints"
 )
 
 // newDNSCommand is `skiff dns`: the cluster DNS server, answering
@@ -21,6 +28,7 @@ func newDNSCommand() *cobra.Command {
 		kubeconfig, master      string
 		healthPort, metricsPort int
 		ttl                     uint32
+		nodeName                string
 	)
 	return newComponentCommand("dns", "Run Skiff's cluster DNS server (the Kubernetes DNS schema, as CoreDNS's kubernetes plugin answers it)", func(fss *cliflag.NamedFlagSets) {
 		fs := fss.FlagSet("client")
@@ -36,6 +44,7 @@ func newDNSCommand() *cobra.Command {
 		fs.DurationVar(&cfg.ForwardTimeout, "forward-timeout", skiffdns.DefaultForwardTimeout, "How long one upstream is waited for before the next is tried; when all have timed out the client gets SERVFAIL.")
 		fs.Uint32Var(&ttl, "ttl", skiffdns.DefaultTTL, "The TTL, in seconds, of cluster records and of negative answers.")
 		fs.StringVar(&cfg.DNSService, "dns-service", "kube-system/kube-dns", "The namespace/name of the Service clients reach this server through; its cluster IPs answer ns.dns.<cluster-domain>.")
+		fs.StringVar(&nodeName, "node-name", "", "The node this server runs on, outside any pod. When set, the server publishes its --listen address in an EndpointSlice of --dns-service named <service>-<node>, ready while it serves and its Node is Ready, marks other such servers' endpoints not ready while their Nodes are not, and deletes its slice when it stops (empty: publish nothing).")
 	}, func() error {
 		restCfg, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
 		if err != nil {
@@ -48,7 +57,22 @@ func newDNSCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return s.Start(genericapiserver.SetupSignalContext())
+		ctx := genericapiserver.SetupSignalContext()
+		if nodeName == "" {
+			return s.Start(ctx)
+		}
+		pub, err := newDNSPublisher(restCfg, cfg, nodeName, s.Ready)
+		if err != nil {
+			return err
+		}
+		// The slice goes when the server stops: wait for its removal.
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); pub.Run(ctx) }()
+		err = s.Start(ctx)
+		cancel()
+		<-done
+		return err
 	})
 }
 
@@ -58,4 +82,26 @@ func portAddress(port int) string {
 		return "-"
 	}
 	return ":" + strconv.Itoa(port)
+}
+
+// newDNSPublisher keeps the EndpointSlice of a DNS server that runs on a
+// node rather than in a pod.
+func newDNSPublisher(restCfg *rest.Config, cfg skiffdns.Config, nodeName string, serving func() bool) (*endpoints.Publisher, error) {
+	host, _, err := net.SplitHostPort(cfg.ListenAddress)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", cfg.ListenAddress, err)
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil, fmt.Errorf("--node-name needs --listen on a specific IP, not %q", cfg.ListenAddress)
+	}
+	ns, name, ok := strings.Cut(cfg.DNSService, "/")
+	if !ok {
+		return nil, fmt.Errorf("--dns-service %q: want namespace/name", cfg.DNSService)
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return endpoints.New(endpoints.Config{Client: client, Namespace: ns, Service: name, NodeName: nodeName, Address: addr, Serving: serving})
 }
