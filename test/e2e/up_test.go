@@ -146,6 +146,16 @@ func TestUp(t *testing.T) {
 		if cpu, mem := n.Status.Capacity.Cpu().String(), n.Status.Capacity.Memory().String(); cpu != "1" || mem != "1Gi" {
 			t.Errorf("worker capacity cpu %s memory %s, want 1 and 1Gi", cpu, mem)
 		}
+		// The control plane's DNS server publishes its own endpoint of
+		// kube-dns, ready once it serves on a Ready node.
+		pollE2E(t, 30*time.Second, "kube-dns endpoint of "+cpNode+" ready", func(ctx context.Context) (bool, error) {
+			s, err := client.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, "kube-dns-"+cpNode, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return len(s.Endpoints) == 1 && s.Endpoints[0].Conditions.Ready != nil && *s.Endpoints[0].Conditions.Ready &&
+				s.Endpoints[0].NodeName != nil && *s.Endpoints[0].NodeName == cpNode, nil
+		})
 	})
 
 	must(t, upWorkload, "apply", "-f", "-")
