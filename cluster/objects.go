@@ -75,9 +75,29 @@ func (c *Cluster) ensureDNSService(ctx context.Context, client kubernetes.Interf
 }
 
 // waitDNS waits until every control-plane node's DNS server answers the
-// kubernetes Service's name with its cluster IP.
-func (c *Cluster) waitDNS(ctx context.Context) error {
+// kubernetes Service's name with its cluster IP and has published its
+// endpoint of kube-dns as ready, so that pods resolve through the Service.
+func (c *Cluster) waitDNS(ctx context.Context, client kubernetes.Interface) error {
 	name := "kubernetes.default.svc." + c.cfg.Networking.ClusterDomain + "."
+	for _, n := range c.controlPlanes() {
+		slice := "kube-dns-" + n.name()
+		var last error
+		err := c.poll(ctx, func(ctx context.Context) (bool, error) {
+			s, err := client.DiscoveryV1().EndpointSlices(metav1.NamespaceSystem).Get(ctx, slice, metav1.GetOptions{})
+			switch {
+			case err != nil:
+				last = err
+			case len(s.Endpoints) == 0 || s.Endpoints[0].Conditions.Ready == nil || !*s.Endpoints[0].Conditions.Ready:
+				last = fmt.Errorf("EndpointSlice %s not ready", slice)
+			default:
+				return true, nil
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("cluster DNS on %s did not publish its kube-dns endpoint (%v): see %s", n.name(), last, n.path("logs", componentDNS+".log"))
+		}
+	}
 	for _, n := range c.controlPlanes() {
 		server := net.JoinHostPort(n.ips[0].String(), "53")
 		var last error

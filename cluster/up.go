@@ -138,7 +138,7 @@ func (c *Cluster) Up(ctx context.Context) (retErr error) {
 	if err := c.waitNodes(ctx, client); err != nil {
 		return err
 	}
-	if err := c.waitDNS(ctx); err != nil {
+	if err := c.waitDNS(ctx, client); err != nil {
 		return err
 	}
 	if err := c.writeUserKubeconfig(); err != nil {
