@@ -53,15 +53,32 @@ func TestLegacyBindings(t *testing.T) {
 	if pod.Spec.NodeName != "node-legacy" {
 		t.Errorf("spec.nodeName = %q after POST bindings, want node-legacy", pod.Spec.NodeName)
 	}
+	subresource := func(name string) error {
+		b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: name}, Target: corev1.ObjectReference{Kind: "Node", Name: "node-legacy"}}
+		return client.CoreV1().Pods(ns).Bind(ctx, b, metav1.CreateOptions{})
+	}
+	stale := func(name string) error {
+		b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: name, UID: "not-the-pods-uid"}, Target: corev1.ObjectReference{Kind: "Node", Name: "n"}}
+		return client.CoreV1().Pods(ns).Bind(ctx, b, metav1.CreateOptions{})
+	}
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, newPod("unbound"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Both endpoints answer with a Status, never a 500 (a missing pod was
+	// one: the storage error went out unconverted).
 	for _, c := range []struct {
+		name string
+		bind func(string) error
 		pod  string
 		want func(error) bool
 	}{
-		{"legacy", apierrors.IsConflict},
-		{"missing", apierrors.IsNotFound},
+		{"bindings, bound pod", post, "legacy", apierrors.IsConflict},
+		{"bindings, missing pod", post, "missing", apierrors.IsNotFound},
+		{"pods/binding, missing pod", subresource, "missing", apierrors.IsNotFound},
+		{"pods/binding, wrong uid", stale, "unbound", apierrors.IsConflict},
 	} {
-		if err := post(c.pod); !c.want(err) {
-			t.Errorf("POST bindings for pod %q: err = %v", c.pod, err)
+		if err := c.bind(c.pod); !c.want(err) {
+			t.Errorf("%s: err = %v", c.name, err)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
+	storeerr "k8s.io/apiserver/pkg/storage/errors"
 	"k8s.io/apiserver/pkg/util/dryrun"
 
 	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
@@ -106,10 +107,9 @@ func (r *BindingREST) assign(ctx context.Context, binding *corev1.Binding, dryRu
 		setCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()})
 		return pod, nil
 	}), dryRun, nil)
-	if apierrors.IsNotFound(err) {
-		return apierrors.NewNotFound(corev1.Resource("pods"), binding.Name)
-	}
-	return err
+	// Storage errors (no such pod, a failed uid or resourceVersion
+	// precondition) become API statuses: NotFound, Conflict, not a 500.
+	return storeerr.InterpretUpdateError(err, corev1.Resource("pods"), binding.Name)
 }
 
 // LegacyBindingREST serves the core group's bindings resource, the older
