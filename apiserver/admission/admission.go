@@ -9,6 +9,7 @@ import (
 	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 
+	"github.com/skiff-dev/skiff/apiserver/admission/defaultingressclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultstorageclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaulttolerationseconds"
 	"github.com/skiff-dev/skiff/apiserver/admission/limitranger"
@@ -39,6 +40,7 @@ var OrderedPlugins = []string{
 	defaultstorageclass.PluginName,          // DefaultStorageClass
 	storageobjectinuseprotection.PluginName, // StorageObjectInUseProtection
 	runtimeclass.PluginName,                 // RuntimeClass
+	defaultingressclass.PluginName,          // DefaultIngressClass
 	mutatingadmissionpolicy.PluginName,      // MutatingAdmissionPolicy
 	mutatingwebhook.PluginName,              // MutatingAdmissionWebhook
 	validatingadmissionpolicy.PluginName,    // ValidatingAdmissionPolicy
@@ -68,6 +70,7 @@ func NewOptions() *genericoptions.AdmissionOptions {
 	defaultstorageclass.Register(o.Plugins)
 	storageobjectinuseprotection.Register(o.Plugins)
 	runtimeclass.Register(o.Plugins)
+	defaultingressclass.Register(o.Plugins)
 	resourcequota.Register(o.Plugins)
 	o.RecommendedPluginOrder = append([]string(nil), OrderedPlugins...)
 	o.DefaultOffPlugins = DefaultOffPlugins()

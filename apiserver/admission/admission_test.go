@@ -29,6 +29,8 @@ func TestNewOptionsRegistersEveryPluginInOrder(t *testing.T) {
 		{"Priority", "DefaultTolerationSeconds"},
 		{"DefaultStorageClass", "StorageObjectInUseProtection"},
 		{"RuntimeClass", "MutatingAdmissionWebhook"},
+		{"RuntimeClass", "DefaultIngressClass"},
+		{"DefaultIngressClass", "MutatingAdmissionPolicy"},
 		{"ValidatingAdmissionWebhook", "ResourceQuota"},
 	}
 	for _, p := range before {

@@ -3,7 +3,7 @@
 // admission webhooks, ValidatingAdmissionPolicy, MutatingAdmissionPolicy) and
 // Skiff's own (subpackages: ServiceAccount, LimitRanger, ResourceQuota,
 // PodSecurity, Priority, RuntimeClass, DefaultStorageClass,
-// DefaultTolerationSeconds, TaintNodesByCondition,
+// DefaultTolerationSeconds, TaintNodesByCondition, DefaultIngressClass,
 // StorageObjectInUseProtection), with kube-apiserver's names, order and
 // defaults.
 package admission

@@ -21,6 +21,14 @@ import (
 func TestEveryBuiltinGroupIsServed(t *testing.T) {
 	dc := discovery.NewDiscoveryClientForConfigOrDie(server.Config)
 	want := map[string][]string{
+		"v1": {"bindings", "componentstatuses", "configmaps", "endpoints", "events", "limitranges",
+			"namespaces", "namespaces/finalize", "namespaces/status", "nodes", "nodes/proxy", "nodes/status",
+			"persistentvolumeclaims", "persistentvolumeclaims/status", "persistentvolumes", "persistentvolumes/status",
+			"pods", "pods/attach", "pods/binding", "pods/ephemeralcontainers", "pods/eviction", "pods/exec", "pods/log",
+			"pods/portforward", "pods/proxy", "pods/resize", "pods/status", "podtemplates",
+			"replicationcontrollers", "replicationcontrollers/scale", "replicationcontrollers/status",
+			"resourcequotas", "resourcequotas/status", "secrets", "serviceaccounts", "serviceaccounts/token",
+			"services", "services/proxy", "services/status"},
 		"apps/v1":                         {"deployments", "deployments/status", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets", "daemonsets/status", "controllerrevisions"},
 		"batch/v1":                        {"jobs", "jobs/status", "cronjobs", "cronjobs/status"},
 		"autoscaling/v2":                  {"horizontalpodautoscalers", "horizontalpodautoscalers/status"},

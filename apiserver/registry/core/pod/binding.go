@@ -6,11 +6,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
+	storeerr "k8s.io/apiserver/pkg/storage/errors"
 	"k8s.io/apiserver/pkg/util/dryrun"
 
 	corevalidation "github.com/skiff-dev/skiff/apiserver/validation/core"
@@ -105,10 +107,54 @@ func (r *BindingREST) assign(ctx context.Context, binding *corev1.Binding, dryRu
 		setCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()})
 		return pod, nil
 	}), dryRun, nil)
-	if apierrors.IsNotFound(err) {
-		return apierrors.NewNotFound(corev1.Resource("pods"), binding.Name)
+	// Storage errors (no such pod, a failed uid or resourceVersion
+	// precondition) become API statuses: NotFound, Conflict, not a 500.
+	return storeerr.InterpretUpdateError(err, corev1.Resource("pods"), binding.Name)
+}
+
+// LegacyBindingREST serves the core group's bindings resource, the older
+// form of pods/binding that upstream still serves: a POST of a Binding to
+// /api/v1/namespaces/{namespace}/bindings binds the pod the Binding names.
+type LegacyBindingREST struct {
+	binding *BindingREST
+}
+
+var (
+	_ rest.Creater                        = &LegacyBindingREST{}
+	_ rest.SingularNameProvider           = &LegacyBindingREST{}
+	_ rest.SubresourceObjectMetaPreserver = &LegacyBindingREST{}
+)
+
+// NewLegacyBindingREST returns the bindings resource over the pods' store.
+func NewLegacyBindingREST(store *genericregistry.Store) *LegacyBindingREST {
+	return &LegacyBindingREST{binding: &BindingREST{store: store}}
+}
+
+// New implements rest.Storage.
+func (r *LegacyBindingREST) New() runtime.Object { return r.binding.New() }
+
+// Destroy implements rest.Storage; the pod storage owns the store.
+func (r *LegacyBindingREST) Destroy() {}
+
+// NamespaceScoped implements rest.Scoper.
+func (r *LegacyBindingREST) NamespaceScoped() bool { return true }
+
+// GetSingularName implements rest.SingularNameProvider.
+func (r *LegacyBindingREST) GetSingularName() string { return "binding" }
+
+// PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate keeps the
+// Binding's preconditions, as pods/binding does.
+func (r *LegacyBindingREST) PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate() bool {
+	return true
+}
+
+// Create implements rest.Creater: the pod is the one the Binding names.
+func (r *LegacyBindingREST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Binding object: %T", obj))
 	}
-	return err
+	return r.binding.Create(ctx, m.GetName(), obj, createValidation, options)
 }
 
 // setCondition replaces the condition of c's type in status, or adds it.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,17 +46,24 @@ func Definition(c Config) *registry.Definition[*corev1.Pod] {
 		},
 		Validate:       corevalidation.ValidatePod,
 		ValidateUpdate: corevalidation.ValidatePodUpdate,
-		Status:         &registry.Status[*corev1.Pod]{ValidateUpdate: corevalidation.ValidatePodStatusUpdate},
+		Status: &registry.Status[*corev1.Pod]{
+			PrepareForUpdate: prepareStatusUpdate,
+			ValidateUpdate:   corevalidation.ValidatePodStatusUpdate,
+		},
 		GracefulDelete: gracePeriod,
 		Fields:         podFields,
 		FieldLabels: []string{
 			"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
 			"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName",
+			// Accepted as upstream accepts it, though, as upstream, no pod
+			// has the field to select on.
+			"status.podIPs",
 		},
 		Indexed:        []string{"spec.nodeName"},
 		TableConvertor: tables,
 		Extend: func(main *registry.REST, storages map[string]rest.Storage) error {
 			storages["pods/binding"] = &BindingREST{store: main.Store}
+			storages["bindings"] = NewLegacyBindingREST(main.Store)
 			storages["pods/eviction"] = NewEvictionREST(main.Store, budgets)
 			storages["pods/log"] = kubeletproxy.NewPodLogREST(main.Store, c.Nodes, c.Kubelet)
 			storages["pods/exec"] = kubeletproxy.NewPodExecREST(main.Store, c.Nodes, c.Kubelet)
@@ -172,7 +180,40 @@ type partialStrategy struct {
 func (s *partialStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	pod, oldPod := obj.(*corev1.Pod), old.(*corev1.Pod)
 	s.keep(pod, oldPod)
-	pod.Generation = oldPod.Generation + 1
+	// As upstream, the generation moves only if the spec did: a resize
+	// or ephemeral-container write that changes nothing keeps it.
+	pod.Generation = oldPod.Generation
+	if !apiequality.Semantic.DeepEqual(pod.Spec, oldPod.Spec) {
+		pod.Generation++
+	}
+}
+
+// prepareStatusUpdate finishes a pods/status write as upstream's status
+// strategy does: the QoS class, set at create and immutable, is kept if the
+// write drops it, and so are the status's and its conditions'
+// observedGeneration that the write leaves at zero.
+func prepareStatusUpdate(_ context.Context, pod, old *corev1.Pod) {
+	if pod.Status.QOSClass == "" {
+		pod.Status.QOSClass = old.Status.QOSClass
+	}
+	if pod.Status.ObservedGeneration == 0 {
+		pod.Status.ObservedGeneration = old.Status.ObservedGeneration
+	}
+	// Conditions may repeat a type: the n-th condition of a type takes the
+	// n-th old one's.
+	oldGenerations := map[corev1.PodConditionType][]int64{}
+	for _, c := range old.Status.Conditions {
+		oldGenerations[c.Type] = append(oldGenerations[c.Type], c.ObservedGeneration)
+	}
+	for i, c := range pod.Status.Conditions {
+		var generation int64
+		if gens := oldGenerations[c.Type]; len(gens) > 0 {
+			generation, oldGenerations[c.Type] = gens[0], gens[1:]
+		}
+		if c.ObservedGeneration == 0 {
+			pod.Status.Conditions[i].ObservedGeneration = generation
+		}
+	}
 }
 
 func (s *partialStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
