@@ -1,0 +1,278 @@
+//go:build linux
+
+package reconciler
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
+	"github.com/skiff-dev/skiff/ebpfproxy/tables"
+)
+
+// masqTopology is one node with two pods on a bridge and an uplink to an
+// "outside" namespace that also holds a second node's address:
+//
+//	pod1 10.251.1.2 ─┐
+//	pod2 10.251.1.3 ─┴─ br0 10.251.1.1 [node] up0 198.18.77.1 ── eth0 198.18.77.2, 198.18.77.3 (another node) [out]
+//
+// The outside routes 10.251.0.0/16 back via the node, so without the
+// masquerade pod traffic is plainly routed and arrives with the pod address.
+// These ranges (198.18.77.0/24, 10.251.0.0/16) are used by no other test.
+type masqTopology struct {
+	ns                    *netnsSet
+	node, pod1, pod2, out string
+	// echoSrc records the source of each echo request the outside sees,
+	// by sequence number.
+	mu      sync.Mutex
+	echoSrc map[uint16]netip.Addr
+}
+
+const (
+	masqNodeIP   = "198.18.77.1"
+	masqOutIP    = "198.18.77.2"
+	masqOtherIP  = "198.18.77.3"
+	masqPod1IP   = "10.251.1.2"
+	masqPod2IP   = "10.251.1.3"
+	masqCluster  = "10.251.0.0/16"
+	masqEchoPort = "7000"
+	masqUDPPort  = "7001"
+)
+
+func newMasqTopology(t *testing.T) *masqTopology {
+	t.Helper()
+	s := newNetnsSet(t)
+	tp := &masqTopology{ns: s, node: s.add("mnode"), pod1: s.add("mpod1"), pod2: s.add("mpod2"), out: s.add("mout"),
+		echoSrc: map[uint16]netip.Addr{}}
+	s.ip("-n", tp.node, "link", "add", "br0", "type", "bridge")
+	s.ip("-n", tp.node, "addr", "add", "10.251.1.1/24", "dev", "br0")
+	s.ip("-n", tp.node, "link", "set", "br0", "up")
+	for i, pod := range []struct{ ns, ip string }{{tp.pod1, masqPod1IP}, {tp.pod2, masqPod2IP}} {
+		host := fmt.Sprintf("vpod%d", i+1)
+		s.veth(tp.node, host, "10.251.255."+strconv.Itoa(i+1)+"/32", pod.ns, "eth0", pod.ip+"/24", "")
+		s.ip("-n", tp.node, "addr", "flush", "dev", host)
+		s.ip("-n", tp.node, "link", "set", host, "master", "br0")
+		s.ip("-n", pod.ns, "route", "add", "default", "via", "10.251.1.1")
+		s.sysctl(pod.ns, "net.ipv4.ping_group_range", "0 2147483647")
+	}
+	s.veth(tp.node, "up0", masqNodeIP+"/24", tp.out, "eth0", masqOutIP+"/24", "")
+	s.ip("-n", tp.out, "addr", "add", masqOtherIP+"/24", "dev", "eth0")
+	s.ip("-n", tp.out, "route", "add", masqCluster, "via", masqNodeIP)
+	s.sysctl(tp.node, "net.ipv4.ip_forward", "1")
+	return tp
+}
+
+// via is a tcTopology whose client is ns, for its echo and dial helpers.
+func (tp *masqTopology) via(ns string) *tcTopology { return &tcTopology{ns: tp.ns, client: ns} }
+
+// captureEchoes records the sources of the echo requests the outside gets
+// (the kernel answers them).
+func (tp *masqTopology) captureEchoes(t *testing.T) {
+	t.Helper()
+	c, err := tp.ns.listenPacket(tp.out, "ip4:icmp", "0.0.0.0")
+	if err != nil {
+		t.Fatalf("raw ICMP socket in %s: %v", tp.out, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n < 8 || buf[0] != 8 { // echo requests only
+				continue
+			}
+			src, _ := netip.AddrFromSlice(from.(*net.IPAddr).IP)
+			tp.mu.Lock()
+			tp.echoSrc[binary.BigEndian.Uint16(buf[6:8])] = src.Unmap()
+			tp.mu.Unlock()
+		}
+	}()
+}
+
+// ping sends one echo request with sequence number seq from ns to dst over
+// a ping socket and waits for the reply.
+func (tp *masqTopology) ping(ns, dst string, seq uint16) error {
+	return tp.ns.do(ns, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+		if err != nil {
+			return fmt.Errorf("ping socket: %w", err)
+		}
+		defer unix.Close(fd)
+		tv := unix.Timeval{Sec: 2}
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return err
+		}
+		msg := []byte{8, 0, 0, 0, 0, 0, byte(seq >> 8), byte(seq), 's', 'k', 'i', 'f', 'f'}
+		to := &unix.SockaddrInet4{Addr: netip.MustParseAddr(dst).As4()}
+		if err := unix.Sendto(fd, msg, 0, to); err != nil {
+			return fmt.Errorf("send echo: %w", err)
+		}
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil {
+				return fmt.Errorf("echo reply: %w", err)
+			}
+			if n >= 8 && buf[0] == 0 && binary.BigEndian.Uint16(buf[6:8]) == seq {
+				return nil
+			}
+		}
+	})
+}
+
+// echoSource waits for the outside to have seen echo request seq.
+func (tp *masqTopology) echoSource(seq uint16) (netip.Addr, bool) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		tp.mu.Lock()
+		a, ok := tp.echoSrc[seq]
+		tp.mu.Unlock()
+		if ok || time.Now().After(deadline) {
+			return a, ok
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMasquerade checks pod egress masquerading on a node's uplink: TCP,
+// UDP and ICMP echo from a pod to the outside leave with the node address
+// (and a port of the masquerade range) and the replies reach the pod, while
+// traffic to the other pod, to the node and to another node's address keeps
+// the pod address. A reconciler restarted without cluster CIDRs detaches
+// the egress program and plain routing (the pod address) comes back.
+func TestMasquerade(t *testing.T) {
+	requirePrivileges(t)
+	tp := newMasqTopology(t)
+	tp.captureEchoes(t)
+	out := tp.via(tp.out)
+	out.tcpEcho(t, tp.out, ":"+masqEchoPort, "out")
+	// One UDP socket per address, so that each replies from the address
+	// it was sent to.
+	out.udpEcho(t, tp.out, masqOutIP+":"+masqUDPPort, "out")
+	out.udpEcho(t, tp.out, masqOtherIP+":"+masqUDPPort, "other")
+	tp.via(tp.pod2).tcpEcho(t, tp.pod2, ":"+masqEchoPort, "pod2")
+	tp.via(tp.pod2).udpEcho(t, tp.pod2, ":"+masqUDPPort, "pod2")
+	tp.via(tp.node).tcpEcho(t, tp.node, ":"+masqEchoPort, "node")
+
+	e := &env{t: t, pinDir: testPinDir(t)}
+	e.cgroup, e.cgFD = testCgroup(t)
+	e.node = tables.Node{Name: "node-a", Addresses: []netip.Addr{netip.MustParseAddr(masqNodeIP)}}
+	e.tables = tables.New(e.node)
+	e.tables.SetClusterNodeAddresses([]netip.Addr{netip.MustParseAddr(masqNodeIP), netip.MustParseAddr(masqOtherIP)})
+	open := func(clusterCIDRs ...netip.Prefix) {
+		t.Helper()
+		rec, err := New(Config{Tables: e.tables, PinDir: e.pinDir, CgroupPath: e.cgroup, MaglevTableSize: 1021, Sizes: smallSizes,
+			Interfaces: []string{"up0"}, NetNS: tp.ns.path(tp.node), ClusterCIDRs: clusterCIDRs})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		e.rec = rec
+		if _, err := rec.Sync(t.Context()); err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+	}
+	open(netip.MustParsePrefix(masqCluster))
+	t.Cleanup(func() {
+		if err := e.rec.Uninstall(); err != nil {
+			t.Errorf("uninstall: %v", err)
+		}
+	})
+
+	type flow struct {
+		name  string
+		proto string // tcp, udp or icmp
+		dst   string // address (and port for tcp/udp)
+		// masq says the destination must see the node address; otherwise
+		// it must see pod1's.
+		masq bool
+	}
+	flows := []flow{
+		{"tcp to outside", "tcp", masqOutIP + ":" + masqEchoPort, true},
+		{"udp to outside", "udp", masqOutIP + ":" + masqUDPPort, true},
+		{"icmp echo to outside", "icmp", masqOutIP, true},
+		{"tcp to another node", "tcp", masqOtherIP + ":" + masqEchoPort, false},
+		{"udp to another node", "udp", masqOtherIP + ":" + masqUDPPort, false},
+		{"icmp echo to another node", "icmp", masqOtherIP, false},
+		{"tcp to pod2", "tcp", masqPod2IP + ":" + masqEchoPort, false},
+		{"udp to pod2", "udp", masqPod2IP + ":" + masqUDPPort, false},
+		{"tcp to the node", "tcp", masqNodeIP + ":" + masqEchoPort, false},
+	}
+	var seq uint16
+	check := func(t *testing.T, f flow, masqOn bool) {
+		want := masqPod1IP
+		if f.masq && masqOn {
+			want = masqNodeIP
+		}
+		const n = 5
+		for range n {
+			var seen string
+			switch f.proto {
+			case "icmp":
+				seq++
+				if err := tp.ping(tp.pod1, f.dst, seq); err != nil {
+					t.Fatalf("ping %s: %v", f.dst, err)
+				}
+				if f.dst != masqOutIP && f.dst != masqOtherIP {
+					continue
+				}
+				src, ok := tp.echoSource(seq)
+				if !ok {
+					t.Fatalf("the outside saw no echo request %d", seq)
+				}
+				seen = src.String() + ":0"
+			case "tcp", "udp":
+				var a answer
+				if f.proto == "tcp" {
+					a = tp.via(tp.pod1).dialTCP(f.dst, 2*time.Second)
+				} else {
+					a = tp.via(tp.pod1).udpOnce(f.dst)
+				}
+				if a.err != nil {
+					t.Fatalf("%s to %s: %v", f.proto, f.dst, a.err)
+				}
+				if a.peer != f.dst {
+					t.Errorf("pod saw the reply from %s, want %s", a.peer, f.dst)
+				}
+				seen = a.seenAs
+			}
+			ap, err := netip.ParseAddrPort(seen)
+			if err != nil {
+				t.Fatalf("peer %q: %v", seen, err)
+			}
+			if ap.Addr().String() != want {
+				t.Errorf("destination saw the pod as %s, want address %s", seen, want)
+			}
+			if want == masqNodeIP && f.proto != "icmp" && (ap.Port() < bpf.MasqPortMin || ap.Port() > bpf.MasqPortMax) {
+				t.Errorf("masqueraded port %d is outside %d-%d", ap.Port(), bpf.MasqPortMin, bpf.MasqPortMax)
+			}
+		}
+	}
+	for _, f := range flows {
+		t.Run("masquerade/"+f.name, func(t *testing.T) { check(t, f, true) })
+	}
+
+	// Without cluster CIDRs the egress links go and the maps are emptied.
+	if err := e.rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open()
+	pins, err := filepath.Glob(filepath.Join(linksDir(e.pinDir), tcEgressPinPrefix+"*"))
+	if err != nil || len(pins) != 0 {
+		t.Errorf("egress link pins after restarting without cluster CIDRs: %v (%v)", pins, err)
+	}
+	for _, f := range flows {
+		t.Run("plain/"+f.name, func(t *testing.T) { check(t, f, false) })
+	}
+}
