@@ -11,12 +11,12 @@ import (
 
 // Tables is the desired state. Its methods are safe for concurrent use.
 type Tables struct {
-	mu       sync.Mutex
-	node     Node
+	mu   sync.Mutex
+	node Node
 	// nodeAddrs are the addresses of every node of the cluster, which pod
 	// egress is not masqueraded to.
 	nodeAddrs []netip.Addr
-	services map[ServiceName]Service
+	services  map[ServiceName]Service
 	// backends are grouped per service by source (an EndpointSlice name), so
 	// one slice can be replaced or deleted without touching the others.
 	backends map[ServiceName]map[string][]Backend
