@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -263,6 +264,8 @@ func TestMasquerade(t *testing.T) {
 		t.Run("masquerade/"+f.name, func(t *testing.T) { check(t, f, true) })
 	}
 
+	t.Run("masquerade/port taken", func(t *testing.T) { testMasqPortClaim(t, tp, e.rec) })
+
 	// Without cluster CIDRs the egress links go and the maps are emptied.
 	if err := e.rec.Close(); err != nil {
 		t.Fatal(err)
@@ -274,5 +277,91 @@ func TestMasquerade(t *testing.T) {
 	}
 	for _, f := range flows {
 		t.Run("plain/"+f.name, func(t *testing.T) { check(t, f, false) })
+	}
+}
+
+// udpFrom sends one datagram from ns, from local port sport, to dst and
+// returns the peer address the echo reports.
+func (tp *masqTopology) udpFrom(ns string, sport int, dst string) (netip.AddrPort, error) {
+	var seen netip.AddrPort
+	err := tp.ns.do(ns, func() error {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: sport})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.WriteToUDPAddrPort([]byte("hi"), netip.MustParseAddrPort(dst)); err != nil {
+			return err
+		}
+		buf := make([]byte, 1500)
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return err
+		}
+		_, peer, _ := strings.Cut(string(buf[:n]), " ")
+		seen, err = netip.ParseAddrPort(peer)
+		return err
+	})
+	return seen, err
+}
+
+// mix64 is lb.c's mix64.
+func mix64(x uint64) uint32 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return uint32(x)
+}
+
+// testMasqPortClaim occupies the port the masquerade tries first for a UDP
+// flow with a foreign flow's reply entry: the flow must get another port,
+// its reply must still reach the pod, and the foreign entry must survive.
+// Then both pods send from the same source port to the same destination
+// and must be told apart by the ports they get.
+func testMasqPortClaim(t *testing.T, tp *masqTopology, rec *Reconciler) {
+	const sport = 40001
+	dst := masqOutIP + ":" + masqUDPPort
+	saddr := binary.NativeEndian.Uint32(netip.MustParseAddr(masqPod1IP).AsSlice())
+	firstFor := func(sport uint16) uint16 {
+		return uint16(bpf.MasqPortMin + mix64(uint64(saddr)<<32|uint64(bpf.Port(sport))<<16|unix.IPPROTO_UDP)%(bpf.MasqPortMax-bpf.MasqPortMin+1))
+	}
+	// A free first choice is taken as is: the hash here is the program's.
+	if seen, err := tp.udpFrom(tp.pod1, sport+1, dst); err != nil || seen.Port() != firstFor(sport+1) {
+		t.Fatalf("udp from pod1:%d seen as %s (%v), want port %d", sport+1, seen, err, firstFor(sport+1))
+	}
+	first := firstFor(sport)
+	key := bpf.CtKey{
+		Src:   bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr(masqOutIP))},
+		Dst:   bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr(masqNodeIP))},
+		Sport: bpf.Port(7001), Dport: bpf.Port(first), Proto: unix.IPPROTO_UDP,
+	}
+	foreign := bpf.CtRevValue{
+		Fe: key.Src, FePort: key.Sport,
+		Client: bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr("10.251.9.9"))}, ClientPort: bpf.Port(5555),
+	}
+	if err := rec.objs.CtRev.Put(key, foreign); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := tp.udpFrom(tp.pod1, sport, dst)
+	if err != nil {
+		t.Fatalf("udp from pod1:%d: %v", sport, err)
+	}
+	if seen.Addr().String() != masqNodeIP || seen.Port() == first || seen.Port() < bpf.MasqPortMin {
+		t.Errorf("outside saw %s, want %s with a port of the range other than the taken %d", seen, masqNodeIP, first)
+	}
+	var got bpf.CtRevValue
+	if err := rec.objs.CtRev.Lookup(key, &got); err != nil || got != foreign {
+		t.Errorf("foreign reply entry after the claim: %+v (%v), want %+v", got, err, foreign)
+	}
+
+	seen2, err := tp.udpFrom(tp.pod2, sport, dst)
+	if err != nil {
+		t.Fatalf("udp from pod2:%d: %v", sport, err)
+	}
+	if seen2.Addr().String() != masqNodeIP || seen2.Port() == seen.Port() {
+		t.Errorf("pod2 seen as %s and pod1 as %s: want the node address with different ports", seen2, seen)
 	}
 }

@@ -911,7 +911,13 @@ int skiff_tc_egress(struct __sk_buff *skb)
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
-	if (bpf_skb_pull_data(skb, L4_OFF + 8))
+	/*
+	 * Every packet the node sends passes here: pull headers into the
+	 * linear area only when they are not there, since pulling also
+	 * unclones the skb (TCP's retransmit queue holds clones).
+	 */
+	if ((void *)(long)skb->data + L4_OFF + 8 > (void *)(long)skb->data_end &&
+	    bpf_skb_pull_data(skb, L4_OFF + 8))
 		return TC_ACT_OK;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
