@@ -117,6 +117,13 @@ func (t *Tables) SetClusterNodeAddresses(addrs []netip.Addr) {
 	t.bump()
 }
 
+// ClusterNodeAddresses returns what SetClusterNodeAddresses last set, sorted.
+func (t *Tables) ClusterNodeAddresses() []netip.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.nodeAddrs)
+}
+
 // UpsertService adds or replaces a service. It rejects a service that
 // could not come from a valid Kubernetes Service (duplicate or zero ports,
 // mixed address families); the API server validates, so this only guards
