@@ -53,7 +53,12 @@
 // Limits: IPv4 only (IPv6 cluster CIDRs are accepted and ignored by the
 // program); fragments and packets with IP options leave untranslated;
 // ICMP errors about masqueraded flows (e.g. fragmentation needed) are not
-// translated back to the pod; entries expire only by LRU eviction, as the
-// NodePort ones do; 4536 concurrent flows per (peer address, peer port,
-// protocol).
+// translated back to the pod; 4536 ports per (peer address, peer port,
+// protocol). Entries are LRU, as the NodePort ones; besides, a masqueraded
+// flow's port may go to a new flow once the flow has been idle for 6 h
+// (TCP), ~10 s after a FIN or RST, 2 min (UDP) or 30 s (ICMP), Cilium's and
+// nf_conntrack's timeouts (ct_rev_val.seen; NodePort entries carry no time
+// and are never taken over). So a pod sustains about 450 new TCP
+// connections per second to one peer port, as MASQUERADE does with its
+// 120 s TIME_WAIT.
 package ebpfproxy

@@ -65,7 +65,7 @@ type lbCtRevVal struct {
 	Client     lbLbAddr
 	FePort     uint16
 	ClientPort uint16
-	Pad        uint32
+	Seen       uint32
 }
 
 type lbExtVal struct {

@@ -49,7 +49,7 @@ const (
 	masqUDPPort  = "7001"
 )
 
-func newMasqTopology(t *testing.T) *masqTopology {
+func newMasqTopology(t testing.TB) *masqTopology {
 	t.Helper()
 	s := newNetnsSet(t)
 	tp := &masqTopology{ns: s, node: s.add("mnode"), pod1: s.add("mpod1"), pod2: s.add("mpod2"), out: s.add("mout"),
@@ -264,6 +264,31 @@ func TestMasquerade(t *testing.T) {
 		t.Run("masquerade/"+f.name, func(t *testing.T) { check(t, f, true) })
 	}
 
+	t.Run("masquerade/closed TCP flows are closing", func(t *testing.T) {
+		// Every TCP connection above was closed: each reply entry is
+		// stamped and marked closing, so its port is free again soon.
+		var (
+			k      bpf.CtKey
+			v      bpf.CtRevValue
+			closed int
+		)
+		it := e.rec.objs.CtRev.Iterate()
+		for it.Next(&k, &v) {
+			if k.Proto != unix.IPPROTO_TCP || bpf.AddrFrom(v.Client.W).String() != masqPod1IP {
+				continue
+			}
+			if v.Seen&0x7fffffff == 0 || v.Seen&0x80000000 == 0 {
+				t.Errorf("reply entry %+v of a closed connection: seen %#x, want a time and the closing bit", k, v.Seen)
+			}
+			closed++
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if closed < 5 {
+			t.Errorf("%d masqueraded TCP reply entries, want at least the 5 connections made", closed)
+		}
+	})
 	t.Run("masquerade/port taken", func(t *testing.T) { testMasqPortClaim(t, tp, e.rec) })
 
 	// Without cluster CIDRs the egress links go and the maps are emptied.
@@ -316,52 +341,144 @@ func mix64(x uint64) uint32 {
 	return uint32(x)
 }
 
+// ctNow is lb.c's ct_now: CLOCK_MONOTONIC in 2^30 ns units, plus one.
+func ctNow(t testing.TB) uint32 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return (uint32(uint64(ts.Nano())>>30) + 1) & 0x7fffffff
+}
+
 // testMasqPortClaim occupies the port the masquerade tries first for a UDP
-// flow with a foreign flow's reply entry: the flow must get another port,
-// its reply must still reach the pod, and the foreign entry must survive.
-// Then both pods send from the same source port to the same destination
-// and must be told apart by the ports they get.
+// flow with a foreign flow's reply entry: a NodePort entry (no timestamp)
+// or a live masqueraded flow's must be left alone and the flow must get
+// another port, its reply still reaching the pod; a masqueraded flow idle
+// past its timeout gives the port up. Then both pods send from the same
+// source port to the same destination and must be told apart by port.
 func testMasqPortClaim(t *testing.T, tp *masqTopology, rec *Reconciler) {
-	const sport = 40001
 	dst := masqOutIP + ":" + masqUDPPort
 	saddr := binary.NativeEndian.Uint32(netip.MustParseAddr(masqPod1IP).AsSlice())
 	firstFor := func(sport uint16) uint16 {
 		return uint16(bpf.MasqPortMin + mix64(uint64(saddr)<<32|uint64(bpf.Port(sport))<<16|unix.IPPROTO_UDP)%(bpf.MasqPortMax-bpf.MasqPortMin+1))
 	}
 	// A free first choice is taken as is: the hash here is the program's.
-	if seen, err := tp.udpFrom(tp.pod1, sport+1, dst); err != nil || seen.Port() != firstFor(sport+1) {
-		t.Fatalf("udp from pod1:%d seen as %s (%v), want port %d", sport+1, seen, err, firstFor(sport+1))
+	if seen, err := tp.udpFrom(tp.pod1, 40001, dst); err != nil || seen.Port() != firstFor(40001) {
+		t.Fatalf("udp from pod1:40001 seen as %s (%v), want port %d", seen, err, firstFor(40001))
 	}
-	first := firstFor(sport)
-	key := bpf.CtKey{
-		Src:   bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr(masqOutIP))},
-		Dst:   bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr(masqNodeIP))},
-		Sport: bpf.Port(7001), Dport: bpf.Port(first), Proto: unix.IPPROTO_UDP,
-	}
-	foreign := bpf.CtRevValue{
-		Fe: key.Src, FePort: key.Sport,
-		Client: bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr("10.251.9.9"))}, ClientPort: bpf.Port(5555),
-	}
-	if err := rec.objs.CtRev.Put(key, foreign); err != nil {
-		t.Fatal(err)
-	}
-	seen, err := tp.udpFrom(tp.pod1, sport, dst)
-	if err != nil {
-		t.Fatalf("udp from pod1:%d: %v", sport, err)
-	}
-	if seen.Addr().String() != masqNodeIP || seen.Port() == first || seen.Port() < bpf.MasqPortMin {
-		t.Errorf("outside saw %s, want %s with a port of the range other than the taken %d", seen, masqNodeIP, first)
-	}
-	var got bpf.CtRevValue
-	if err := rec.objs.CtRev.Lookup(key, &got); err != nil || got != foreign {
-		t.Errorf("foreign reply entry after the claim: %+v (%v), want %+v", got, err, foreign)
+	now := ctNow(t)
+	for _, tc := range []struct {
+		name  string
+		sport uint16
+		seen  uint32 // the foreign entry's timestamp
+		take  bool   // whether the flow takes the foreign flow's port
+	}{
+		{"NodePort flow kept", 40011, 0, false},
+		{"live masqueraded flow kept", 40012, now, false},
+		{"closing flow idle 3 units kept", 40013, (now - 3) | 0x80000000, false},
+		{"UDP flow idle past its timeout taken over", 40014, now - 200, true},
+		{"closing flow idle past its timeout taken over", 40015, (now - 20) | 0x80000000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := firstFor(tc.sport)
+			key := bpf.CtKey{
+				Src:   bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr(masqOutIP))},
+				Dst:   bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr(masqNodeIP))},
+				Sport: bpf.Port(7001), Dport: bpf.Port(first), Proto: unix.IPPROTO_UDP,
+			}
+			foreign := bpf.CtRevValue{
+				Fe: key.Src, FePort: key.Sport,
+				Client: bpf.LBAddr{W: bpf.Addr(netip.MustParseAddr("10.251.9.9"))}, ClientPort: bpf.Port(5555), Seen: tc.seen,
+			}
+			if err := rec.objs.CtRev.Put(key, foreign); err != nil {
+				t.Fatal(err)
+			}
+			seen, err := tp.udpFrom(tp.pod1, int(tc.sport), dst)
+			if err != nil {
+				t.Fatalf("udp from pod1:%d: %v", tc.sport, err)
+			}
+			if seen.Addr().String() != masqNodeIP || seen.Port() < bpf.MasqPortMin || (seen.Port() == first) != tc.take {
+				t.Errorf("outside saw %s; want %s, port %d taken over: %t", seen, masqNodeIP, first, tc.take)
+			}
+			var got bpf.CtRevValue
+			err = rec.objs.CtRev.Lookup(key, &got)
+			if kept := err == nil && got.Client == foreign.Client; kept == tc.take {
+				t.Errorf("foreign reply entry afterwards: %+v (%v); want it kept: %t", got, err, !tc.take)
+			}
+		})
 	}
 
-	seen2, err := tp.udpFrom(tp.pod2, sport, dst)
+	seen1, err := tp.udpFrom(tp.pod1, 40021, dst)
 	if err != nil {
-		t.Fatalf("udp from pod2:%d: %v", sport, err)
+		t.Fatalf("udp from pod1:40021: %v", err)
 	}
-	if seen2.Addr().String() != masqNodeIP || seen2.Port() == seen.Port() {
-		t.Errorf("pod2 seen as %s and pod1 as %s: want the node address with different ports", seen2, seen)
+	seen2, err := tp.udpFrom(tp.pod2, 40021, dst)
+	if err != nil {
+		t.Fatalf("udp from pod2:40021: %v", err)
+	}
+	if seen2.Addr().String() != masqNodeIP || seen2.Port() == seen1.Port() {
+		t.Errorf("pod2 seen as %s and pod1 as %s: want the node address with different ports", seen2, seen1)
+	}
+}
+
+// BenchmarkMasqueradeTCP times a TCP connect, one-line answer and close
+// from a pod to the outside through the node, plainly routed and
+// masqueraded (the egress program on up0, the replies through ct_rev and
+// the ingress program), and a UDP round trip on one socket.
+func BenchmarkMasqueradeTCP(b *testing.B) {
+	requirePrivileges(b)
+	tp := newMasqTopology(b)
+	tp.via(tp.out).tcpEcho(b, tp.out, ":"+masqEchoPort, "out")
+	tp.via(tp.out).udpEcho(b, tp.out, masqOutIP+":"+masqUDPPort, "out")
+	pin := testPinDir(b)
+	cg, _ := testCgroup(b)
+	tb := tables.New(tables.Node{Name: "node-a", Addresses: []netip.Addr{netip.MustParseAddr(masqNodeIP)}})
+	for _, mode := range []struct {
+		name  string
+		cidrs []netip.Prefix
+	}{{"plain", nil}, {"masquerade", []netip.Prefix{netip.MustParsePrefix(masqCluster)}}} {
+		rec, err := New(Config{Tables: tb, PinDir: pin, CgroupPath: cg, MaglevTableSize: 1021, Sizes: smallSizes,
+			Interfaces: []string{"up0"}, NetNS: tp.ns.path(tp.node), ClusterCIDRs: mode.cidrs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rec.Sync(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(mode.name+"/tcp-connect", func(b *testing.B) {
+			for b.Loop() {
+				if a := tp.via(tp.pod1).dialTCP(masqOutIP+":"+masqEchoPort, 2*time.Second); a.err != nil {
+					b.Fatal(a.err)
+				}
+			}
+		})
+		b.Run(mode.name+"/udp-roundtrip", func(b *testing.B) {
+			err := tp.ns.do(tp.pod1, func() error {
+				c, err := net.Dial("udp4", masqOutIP+":"+masqUDPPort)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				buf := make([]byte, 1500)
+				for b.Loop() {
+					c.SetDeadline(time.Now().Add(2 * time.Second))
+					if _, err := c.Write([]byte("hi")); err != nil {
+						return err
+					}
+					if _, err := c.Read(buf); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+		if mode.cidrs == nil {
+			rec.Close()
+		} else if err := rec.Uninstall(); err != nil {
+			b.Error(err)
+		}
 	}
 }

@@ -224,8 +224,21 @@ struct ct_rev_val {
 	struct lb_addr client;
 	__u16 fe_port;
 	__u16 client_port;
-	__u32 pad;
+	/*
+	 * Masqueraded flows only (0 for NodePort flows, which are never
+	 * reclaimed): when a packet of the flow was last seen, in units of
+	 * 2^30 ns (CT_NOW), and CT_CLOSING once a TCP FIN or RST passed.
+	 */
+	__u32 seen;
 };
+
+#define CT_CLOSING 0x80000000U
+#define CT_TIME_MASK 0x7fffffffU
+/* Idle times after which a masqueraded flow's port may be reused, in CT_NOW units (~1.07 s). */
+#define CT_TCP_TIMEOUT 20116   /* 6 h, as Cilium's established TCP */
+#define CT_CLOSE_TIMEOUT 10    /* ~10 s after FIN/RST, as Cilium's */
+#define CT_UDP_TIMEOUT 112     /* 2 min, as nf_conntrack's UDP stream */
+#define CT_ICMP_TIMEOUT 28     /* 30 s, as nf_conntrack's ICMP */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -631,6 +644,51 @@ static __always_inline int forward_out(struct __sk_buff *skb, __u32 saddr, __u32
 	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 }
 
+static __always_inline __u32 ct_now(void)
+{
+	return ((__u32)(bpf_ktime_get_ns() >> 30) + 1) & CT_TIME_MASK; /* never 0 */
+}
+
+/* Says whether a masqueraded flow has been idle past its timeout. */
+static __always_inline int ct_stale(const struct ct_rev_val *v, __u8 proto)
+{
+	__u32 seen = v->seen, timeout;
+
+	if (!seen)
+		return 0; /* NodePort flows stay until LRU eviction */
+	if (seen & CT_CLOSING)
+		timeout = CT_CLOSE_TIMEOUT;
+	else if (proto == IPPROTO_TCP)
+		timeout = CT_TCP_TIMEOUT;
+	else if (proto == IPPROTO_UDP)
+		timeout = CT_UDP_TIMEOUT;
+	else
+		timeout = CT_ICMP_TIMEOUT;
+	return ((ct_now() - (seen & CT_TIME_MASK)) & CT_TIME_MASK) > timeout;
+}
+
+/* TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10); 0 for others. */
+static __always_inline __u8 tcp_flags(struct __sk_buff *skb, __u8 proto)
+{
+	__u8 f = 0;
+
+	if (proto == IPPROTO_TCP)
+		bpf_skb_load_bytes(skb, L4_OFF + 13, &f, 1);
+	return f;
+}
+
+/* Marks a masqueraded flow seen now; FIN/RST start its close, a SYN ends that. */
+static __always_inline void ct_touch(struct ct_rev_val *v, __u8 flags)
+{
+	__u32 closing = v->seen & CT_CLOSING;
+
+	if (flags & 0x05)
+		closing = CT_CLOSING;
+	else if ((flags & 0x12) == 0x02)
+		closing = 0;
+	v->seen = ct_now() | closing;
+}
+
 /*
  * Picks a source port on the SNAT address that no other flow to be uses:
  * first, then ports hashed into [base, base+span).
@@ -643,13 +701,16 @@ static __always_inline int claim_port(struct ct_key *rk, struct ct_rev_val *rv, 
 
 	rk->dport = first;
 #pragma unroll
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 16; i++) {
 		if (!bpf_map_update_elem(&ct_rev, rk, rv, BPF_NOEXIST))
 			return 0;
 		cur = bpf_map_lookup_elem(&ct_rev, rk);
 		if (cur && cur->client.w[3] == rv->client.w[3] && cur->client_port == rv->client_port &&
 		    cur->fe.w[3] == rv->fe.w[3] && cur->fe_port == rv->fe_port)
 			return 0; /* ours already */
+		/* A masqueraded flow idle past its timeout gives up its port. */
+		if (cur && ct_stale(cur, rk->proto) && !bpf_map_update_elem(&ct_rev, rk, rv, BPF_EXIST))
+			return 0;
 		h = h * 2654435761U + 1;
 		rk->dport = bpf_htons(base + h % span);
 	}
@@ -744,6 +805,7 @@ static __always_inline int masq_icmp_reply(struct __sk_buff *skb, __u32 saddr, _
 	rev = bpf_map_lookup_elem(&ct_rev, &k);
 	if (!rev)
 		return TC_ACT_OK;
+	ct_touch(rev, 0);
 	client = rev->client.w[3];
 	client_id = rev->client_port;
 	if (rewrite_icmp4(skb, 0, daddr, client, id, client_id))
@@ -799,6 +861,9 @@ int skiff_tc_ingress(struct __sk_buff *skb)
 	rev = bpf_map_lookup_elem(&ct_rev, &k);
 	if (rev) {
 		__u32 fe = rev->fe.w[3], client = rev->client.w[3];
+
+		if (rev->seen)
+			ct_touch(rev, tcp_flags(skb, proto));
 		__u16 fe_port = rev->fe_port, client_port = rev->client_port;
 
 		if (rewrite4(skb, proto, 1, saddr, fe, sport, fe_port) ||
@@ -978,6 +1043,24 @@ int skiff_tc_egress(struct __sk_buff *skb)
 
 	fwd = bpf_map_lookup_elem(&ct_fwd, &k);
 	if (fwd && fwd->snat.w[3] == snat_ip && fwd->svc_id == 0) {
+		struct ct_key rk = {};
+		struct ct_rev_val *rv;
+
+		rk.src = k.dst;
+		rk.sport = dport;
+		addr4(&rk.dst, snat_ip);
+		rk.dport = fwd->snat_port;
+		rk.proto = proto;
+		rv = bpf_map_lookup_elem(&ct_rev, &rk);
+		/* Still ours, unless the port went to another flow while idle. */
+		if (!rv || rv->client.w[3] != saddr || rv->client_port != sport)
+			fwd = NULL;
+		else
+			ct_touch(rv, tcp_flags(skb, proto));
+	} else {
+		fwd = NULL;
+	}
+	if (fwd) {
 		snat_port = fwd->snat_port;
 	} else {
 		struct ct_key rk = {};
@@ -989,6 +1072,8 @@ int skiff_tc_egress(struct __sk_buff *skb)
 		rv.fe_port = dport;
 		rv.client = k.src;
 		rv.client_port = sport;
+		rv.seen = ct_now();
+		ct_touch(&rv, tcp_flags(skb, proto));
 		rk.src = k.dst;
 		rk.sport = dport;
 		addr4(&rk.dst, snat_ip);
