@@ -209,7 +209,7 @@ func TestUp(t *testing.T) {
 					nodeIP = a.Address
 				}
 			}
-			out, err := kubectl("", "exec", "client-"+n, "--", "wget", "-q", "-T", "10", "-O", "-", "http://"+ln.Addr().String()+"/")
+			out, err := kubectl("", "exec", "client-"+n, "--", "timeout", "10", "wget", "-q", "-O", "-", "http://"+ln.Addr().String()+"/")
 			if err != nil {
 				t.Fatalf("wget from %s to the host: %v\n%s", n, err, out)
 			}
