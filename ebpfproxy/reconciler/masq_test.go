@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
@@ -453,6 +454,27 @@ func BenchmarkMasqueradeTCP(b *testing.B) {
 			}
 		})
 		b.Run(mode.name+"/udp-roundtrip", func(b *testing.B) {
+			// The programs' own cost per run: run-time stats are on (for
+			// every program on the machine) while the benchmark holds them.
+			if stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME)); err == nil {
+				defer stats.Close()
+			}
+			progs := map[string]*ebpf.Program{"egress": rec.objs.SkiffTcEgress, "ingress": rec.objs.SkiffTcIngress}
+			before := map[string]*ebpf.ProgramStats{}
+			for name, p := range progs {
+				if st, err := p.Stats(); err == nil {
+					before[name] = st
+				}
+			}
+			defer func() {
+				for name, p := range progs {
+					st, err := p.Stats()
+					if err != nil || before[name] == nil || st.RunCount == before[name].RunCount {
+						continue
+					}
+					b.ReportMetric(float64(st.Runtime-before[name].Runtime)/float64(st.RunCount-before[name].RunCount), name+"-ns/run")
+				}
+			}()
 			err := tp.ns.do(tp.pod1, func() error {
 				c, err := net.Dial("udp4", masqOutIP+":"+masqUDPPort)
 				if err != nil {
