@@ -140,6 +140,8 @@ func (c *Cluster) spec(mounts []cgroups.Mount, n *node, component string) (daemo
 			"--bpf-pin-dir", c.pinDir(n),
 			"--cgroup-path", filepath.Join(cgroups.Unified(mounts), c.nodeCgroup(n)),
 			"--nodeport-interfaces", "eth0",
+			// Pod egress leaving the node is masqueraded to its address.
+			"--cluster-cidr", c.cfg.Networking.PodSubnet,
 			"--healthz-bind-address", net.JoinHostPort(ip, fmt.Sprint(proxyHealthzPort)),
 			"--metrics-bind-address", "127.0.0.1:10249",
 		}

@@ -85,6 +85,7 @@ func newJoinCommand() *cobra.Command {
 	pfs.StringVar(&o.proxy.PinDir, "proxy-bpf-pin-dir", proxy.DefaultPinDir, "The directory the proxy pins BPF maps and links under (skiff proxy --bpf-pin-dir).")
 	pfs.StringVar(&o.proxy.CgroupPath, "proxy-cgroup-path", proxy.DefaultCgroupPath, "The cgroup2 directory the proxy's socket hooks attach to (skiff proxy --cgroup-path).")
 	pfs.StringSliceVar(&o.proxy.Interfaces, "nodeport-interfaces", nil, "The node's interfaces whose ingress serves NodePorts to other hosts (skiff proxy --nodeport-interfaces).")
+	pfs.Var(newPrefixList(&o.proxy.ClusterCIDRs), "cluster-cidr", clusterCIDRHelp)
 	pfs.StringVar(&o.proxy.HealthzBindAddress, "proxy-healthz-bind-address", proxy.DefaultHealthzBindAddress, "The host:port the proxy's /healthz is served on (empty: none).")
 	pfs.StringVar(&o.proxy.MetricsBindAddress, "proxy-metrics-bind-address", proxy.DefaultMetricsBindAddress, "The host:port the proxy's /metrics is served on (empty: none).")
 

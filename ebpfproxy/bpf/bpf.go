@@ -22,11 +22,55 @@ const (
 	MapExtServices   = lbMapExtServices
 	MapCtFwd         = lbMapCtFwd
 	MapCtRev         = lbMapCtRev
+	MapMasqNets      = lbMapMasqNets
+	MapMasqAddrs     = lbMapMasqAddrs
 )
 
 // ProgTCIngress names the TC (tcx ingress) program that serves NodePort,
 // externalIP and load-balancer frontends to packets from other hosts.
 const ProgTCIngress = lbProgSkiffTcIngress
+
+// ProgTCEgress names the TC (tcx egress) program that masquerades pod
+// egress leaving through an uplink; ProgTCIngress translates the replies.
+const ProgTCEgress = lbProgSkiffTcEgress
+
+// Flags of masq_nets entries.
+const (
+	// MasqFlagCluster marks a cluster (pod) CIDR: its packets are
+	// masqueraded, packets to it are not.
+	MasqFlagCluster = 1
+	// MasqFlagKeepDst marks a destination never masqueraded to (the
+	// cluster's node addresses).
+	MasqFlagKeepDst = 2
+)
+
+// Masqueraded flows get source ports (and ICMP echo ids) from
+// MasqPortMin–MasqPortMax, above the kernel's default ephemeral range.
+const (
+	MasqPortMin = 61000
+	MasqPortMax = 65535
+)
+
+// NewMasqNetKey returns the masq_nets (LPM trie) key of a prefix; IPv4 is
+// mapped into IPv6, so its prefix length grows by 96.
+func NewMasqNetKey(p netip.Prefix) MasqNetKey {
+	p = p.Masked()
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		bits += 96
+	}
+	return MasqNetKey{Prefixlen: uint32(bits), Addr: lbLbAddr{W: Addr(p.Addr())}}
+}
+
+// MasqNetFrom converts a masq_nets key back to a prefix.
+func MasqNetFrom(k MasqNetKey) netip.Prefix {
+	a := AddrFrom(k.Addr.W)
+	bits := int(k.Prefixlen)
+	if a.Is4() {
+		bits -= 96
+	}
+	return netip.PrefixFrom(a, bits)
+}
 
 // ExtFlagSNAT marks an ext_services entry whose packets are masqueraded to
 // ExtValue.Snat (externalTrafficPolicy: Cluster).
@@ -60,6 +104,10 @@ type (
 	CtFwdValue = lbCtFwdVal
 	// CtRevValue is what a backend's reply is translated back to.
 	CtRevValue = lbCtRevVal
+	// MasqNetKey is a masq_nets key: a prefix (see [NewMasqNetKey]).
+	MasqNetKey = lbMasqNetKey
+	// LBAddr is an address in the maps' form (see [Addr]).
+	LBAddr = lbLbAddr
 	// ServiceStats are one CPU's counters for a service id.
 	ServiceStats = lbSvcStats
 	// Objects are the loaded programs and maps.

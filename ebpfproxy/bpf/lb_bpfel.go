@@ -35,39 +35,24 @@ type lbAffinityVal struct {
 
 type lbBackendVal struct {
 	_    structs.HostLayout
-	Addr struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	Addr lbLbAddr
 	Port uint16
 	Pad  uint16
 }
 
 type lbCtFwdVal struct {
-	_  structs.HostLayout
-	Be struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
-	Snat struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	_        structs.HostLayout
+	Be       lbLbAddr
+	Snat     lbLbAddr
 	BePort   uint16
 	SnatPort uint16
 	SvcId    uint32
 }
 
 type lbCtKey struct {
-	_   structs.HostLayout
-	Src struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
-	Dst struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	_     structs.HostLayout
+	Src   lbLbAddr
+	Dst   lbLbAddr
 	Sport uint16
 	Dport uint16
 	Proto uint8
@@ -75,18 +60,12 @@ type lbCtKey struct {
 }
 
 type lbCtRevVal struct {
-	_  structs.HostLayout
-	Fe struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
-	Client struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	_          structs.HostLayout
+	Fe         lbLbAddr
+	Client     lbLbAddr
 	FePort     uint16
 	ClientPort uint16
-	Pad        uint32
+	Seen       uint32
 }
 
 type lbExtVal struct {
@@ -95,40 +74,39 @@ type lbExtVal struct {
 	Count   uint32
 	LutSize uint32
 	Flags   uint32
-	Snat    struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	Snat    lbLbAddr
+}
+
+type lbLbAddr struct {
+	_ structs.HostLayout
+	W [4]uint32
+}
+
+type lbMasqNetKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Addr      lbLbAddr
 }
 
 type lbRevnatKey struct {
 	_      structs.HostLayout
 	Cookie uint64
-	Addr   struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
-	Port uint16
-	Pad  uint16
-	Pad2 uint32
+	Addr   lbLbAddr
+	Port   uint16
+	Pad    uint16
+	Pad2   uint32
 }
 
 type lbRevnatVal struct {
 	_    structs.HostLayout
-	Addr struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	Addr lbLbAddr
 	Port uint16
 	Pad  uint16
 }
 
 type lbSvcKey struct {
-	_    structs.HostLayout
-	Addr struct {
-		_ structs.HostLayout
-		W [4]uint32
-	}
+	_     structs.HostLayout
+	Addr  lbLbAddr
 	Port  uint16
 	Proto uint8
 	Pad   uint8
@@ -159,6 +137,8 @@ const (
 	lbMapCtRev              = "ct_rev"
 	lbMapExtServices        = "ext_services"
 	lbMapMaglev             = "maglev"
+	lbMapMasqAddrs          = "masq_addrs"
+	lbMapMasqNets           = "masq_nets"
 	lbMapRevnat             = "revnat"
 	lbMapServices           = "services"
 	lbMapStats              = "stats"
@@ -170,6 +150,7 @@ const (
 	lbProgSkiffRecvmsg6     = "skiff_recvmsg6"
 	lbProgSkiffSendmsg4     = "skiff_sendmsg4"
 	lbProgSkiffSendmsg6     = "skiff_sendmsg6"
+	lbProgSkiffTcEgress     = "skiff_tc_egress"
 	lbProgSkiffTcIngress    = "skiff_tc_ingress"
 )
 
@@ -223,6 +204,7 @@ type lbProgramSpecs struct {
 	SkiffRecvmsg6     *ebpf.ProgramSpec `ebpf:"skiff_recvmsg6"`
 	SkiffSendmsg4     *ebpf.ProgramSpec `ebpf:"skiff_sendmsg4"`
 	SkiffSendmsg6     *ebpf.ProgramSpec `ebpf:"skiff_sendmsg6"`
+	SkiffTcEgress     *ebpf.ProgramSpec `ebpf:"skiff_tc_egress"`
 	SkiffTcIngress    *ebpf.ProgramSpec `ebpf:"skiff_tc_ingress"`
 }
 
@@ -237,6 +219,8 @@ type lbMapSpecs struct {
 	CtRev         *ebpf.MapSpec `ebpf:"ct_rev"`
 	ExtServices   *ebpf.MapSpec `ebpf:"ext_services"`
 	Maglev        *ebpf.MapSpec `ebpf:"maglev"`
+	MasqAddrs     *ebpf.MapSpec `ebpf:"masq_addrs"`
+	MasqNets      *ebpf.MapSpec `ebpf:"masq_nets"`
 	Revnat        *ebpf.MapSpec `ebpf:"revnat"`
 	Services      *ebpf.MapSpec `ebpf:"services"`
 	Stats         *ebpf.MapSpec `ebpf:"stats"`
@@ -275,6 +259,8 @@ type lbMaps struct {
 	CtRev         *ebpf.Map `ebpf:"ct_rev"`
 	ExtServices   *ebpf.Map `ebpf:"ext_services"`
 	Maglev        *ebpf.Map `ebpf:"maglev"`
+	MasqAddrs     *ebpf.Map `ebpf:"masq_addrs"`
+	MasqNets      *ebpf.Map `ebpf:"masq_nets"`
 	Revnat        *ebpf.Map `ebpf:"revnat"`
 	Services      *ebpf.Map `ebpf:"services"`
 	Stats         *ebpf.Map `ebpf:"stats"`
@@ -289,6 +275,8 @@ func (m *lbMaps) Close() error {
 		m.CtRev,
 		m.ExtServices,
 		m.Maglev,
+		m.MasqAddrs,
+		m.MasqNets,
 		m.Revnat,
 		m.Services,
 		m.Stats,
@@ -313,6 +301,7 @@ type lbPrograms struct {
 	SkiffRecvmsg6     *ebpf.Program `ebpf:"skiff_recvmsg6"`
 	SkiffSendmsg4     *ebpf.Program `ebpf:"skiff_sendmsg4"`
 	SkiffSendmsg6     *ebpf.Program `ebpf:"skiff_sendmsg6"`
+	SkiffTcEgress     *ebpf.Program `ebpf:"skiff_tc_egress"`
 	SkiffTcIngress    *ebpf.Program `ebpf:"skiff_tc_ingress"`
 }
 
@@ -326,6 +315,7 @@ func (p *lbPrograms) Close() error {
 		p.SkiffRecvmsg6,
 		p.SkiffSendmsg4,
 		p.SkiffSendmsg6,
+		p.SkiffTcEgress,
 		p.SkiffTcIngress,
 	)
 }

@@ -44,7 +44,16 @@ type Source struct {
 	resync   time.Duration
 	synced   atomic.Bool
 	syncedCh chan struct{}
+	// allNodes watches every Node, not only this one, to keep the tables'
+	// cluster node addresses (see WatchAllNodes).
+	allNodes bool
 }
+
+// WatchAllNodes makes Run watch every Node and keep
+// tables.SetClusterNodeAddresses up to date with their InternalIP and
+// ExternalIP addresses, which the egress masquerade leaves alone. Call it
+// before Run.
+func (s *Source) WatchAllNodes() { s.allNodes = true }
 
 // NewSource returns a Source writing into t for the node named nodeName.
 // A resync of zero means DefaultResyncPeriod.
@@ -96,7 +105,9 @@ func (s *Source) Run(ctx context.Context) error {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sliceSelector }))
 	nodeFactory := informers.NewSharedInformerFactoryWithOptions(s.client, s.resync,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector(metav1.ObjectNameField, s.nodeName).String()
+			if !s.allNodes {
+				o.FieldSelector = fields.OneTermEqualSelector(metav1.ObjectNameField, s.nodeName).String()
+			}
 		}))
 
 	var regs []cache.ResourceEventHandlerRegistration
@@ -122,11 +133,23 @@ func (s *Source) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("endpointslice informer: %w", err)
 	}
-	if s.nodeName != "" {
-		if err := add(nodeFactory.Core().V1().Nodes().Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { s.nodeChanged(ctx, obj) },
-			UpdateFunc: func(_, obj any) { s.nodeChanged(ctx, obj) },
-			DeleteFunc: func(any) { s.tables.SetNode(tables.Node{Name: s.nodeName}) },
+	if s.nodeName != "" || s.allNodes {
+		nodes := nodeFactory.Core().V1().Nodes().Informer()
+		if err := add(nodes, cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) {
+				s.nodeChanged(ctx, obj)
+				s.clusterNodesChanged(nodes.GetStore())
+			},
+			UpdateFunc: func(_, obj any) {
+				s.nodeChanged(ctx, obj)
+				s.clusterNodesChanged(nodes.GetStore())
+			},
+			DeleteFunc: func(obj any) {
+				if node, ok := untombstone(obj).(*corev1.Node); ok && node.Name == s.nodeName {
+					s.tables.SetNode(tables.Node{Name: s.nodeName})
+				}
+				s.clusterNodesChanged(nodes.GetStore())
+			},
 		}); err != nil {
 			return fmt.Errorf("node informer: %w", err)
 		}
@@ -238,6 +261,21 @@ func (s *Source) nodeChanged(ctx context.Context, obj any) {
 	}
 	s.tables.SetNode(NodeFromKube(node))
 	klog.FromContext(ctx).V(1).Info("Node updated", "node", klog.KObj(node))
+}
+
+// clusterNodesChanged gives the tables every Node's addresses, when every
+// Node is watched.
+func (s *Source) clusterNodesChanged(store cache.Store) {
+	if !s.allNodes {
+		return
+	}
+	var addrs []netip.Addr
+	for _, obj := range store.List() {
+		if node, ok := obj.(*corev1.Node); ok {
+			addrs = append(addrs, NodeFromKube(node).Addresses...)
+		}
+	}
+	s.tables.SetClusterNodeAddresses(addrs)
 }
 
 // NodeFromKube reads the proxy's own Node: its name, its zone (the

@@ -244,3 +244,64 @@ func TestNodeFromKube(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceAllNodes checks that WatchAllNodes keeps every Node's addresses
+// in the tables (and the proxy's own Node as before) through adds, updates
+// and deletes.
+func TestSourceAllNodes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	node := func(name string, ips ...string) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		for _, ip := range ips {
+			n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
+		}
+		return n
+	}
+	client := fake.NewClientset(node("node-a", "192.0.2.1"), node("node-b", "192.0.2.2"))
+	tb := tables.New(tables.Node{})
+	src := NewSource(client, tb, "node-a", 0)
+	src.WatchAllNodes()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	addrs := func(want ...string) func() (bool, string) {
+		return func() (bool, string) {
+			var got []string
+			for _, a := range tb.ClusterNodeAddresses() {
+				got = append(got, a.String())
+			}
+			return slices.Equal(got, want), fmt.Sprint(got)
+		}
+	}
+	nodes := client.CoreV1().Nodes()
+	steps := []struct {
+		name string
+		do   func() error
+		want []string
+	}{
+		{"initial list", func() error { return nil }, []string{"192.0.2.1", "192.0.2.2"}},
+		{"node added", func() error {
+			_, err := nodes.Create(ctx, node("node-c", "192.0.2.3", "2001:db8::3"), metav1.CreateOptions{})
+			return err
+		}, []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::3"}},
+		{"address changed", func() error {
+			_, err := nodes.Update(ctx, node("node-b", "192.0.2.22"), metav1.UpdateOptions{})
+			return err
+		}, []string{"192.0.2.1", "192.0.2.3", "192.0.2.22", "2001:db8::3"}},
+		{"node deleted", func() error { return nodes.Delete(ctx, "node-c", metav1.DeleteOptions{}) },
+			[]string{"192.0.2.1", "192.0.2.22"}},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		eventually(t, st.name, addrs(st.want...))
+	}
+	if got := tb.Desired().Node; got.Name != "node-a" || !slices.Equal(got.Addresses, []netip.Addr{netip.MustParseAddr("192.0.2.1")}) {
+		t.Errorf("own node %+v, want node-a with 192.0.2.1", got)
+	}
+}

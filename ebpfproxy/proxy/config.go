@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -69,6 +70,13 @@ type Config struct {
 	// hosts (the ones clients arrive on and the ones backends answer on);
 	// empty serves them to local sockets only.
 	Interfaces []string
+	// ClusterCIDRs are the cluster's pod networks (kube-proxy's
+	// --cluster-cidr). When set, pod egress leaving through Interfaces to
+	// anything outside them, other than a node address or a Service, is
+	// masqueraded to the interface's node address (IPv4; see
+	// reconciler.Config.ClusterCIDRs), and every Node is watched for its
+	// addresses. Empty: no masquerade.
+	ClusterCIDRs []netip.Prefix
 	// NetNS is the network namespace path Interfaces are in; empty means
 	// the proxy's own (tests use it).
 	NetNS string

@@ -89,6 +89,9 @@ func New(cfg Config) (*Proxy, error) {
 		source: datasource.NewSource(client, t, cfg.NodeName, cfg.ConfigSyncPeriod),
 		health: newProxyHealth(cfg.HealthTimeout),
 	}
+	if len(cfg.ClusterCIDRs) > 0 {
+		p.source.WatchAllNodes()
+	}
 	t.OnChange(p.health.queued)
 	p.metrics = newMetrics(p.counters)
 	if !cfg.DisableHealthCheckNodePorts {
@@ -117,6 +120,7 @@ func New(cfg Config) (*Proxy, error) {
 		PinDir:          cfg.PinDir,
 		CgroupPath:      cfg.CgroupPath,
 		Interfaces:      cfg.Interfaces,
+		ClusterCIDRs:    cfg.ClusterCIDRs,
 		NetNS:           cfg.NetNS,
 		MaglevTableSize: cfg.MaglevTableSize,
 		Sizes:           cfg.MapSizes.toBPF(),

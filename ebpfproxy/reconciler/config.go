@@ -4,6 +4,7 @@ package reconciler
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -40,6 +41,14 @@ type Config struct {
 	// their backends back: list the interfaces clients arrive on and those
 	// backends answer on. Empty: none (local sockets only).
 	Interfaces []string
+	// ClusterCIDRs are the pod networks (kube-proxy's --cluster-cidr). When
+	// set, Interfaces also get the egress masquerade program: a packet from
+	// a cluster CIDR leaving through one of them to anywhere but a cluster
+	// CIDR, a node address or a Service frontend gets the interface's node
+	// address (and a port of bpf.MasqPortMin–MasqPortMax) as its source,
+	// and the ingress program translates the replies back. IPv4 only.
+	// Empty: no masquerade.
+	ClusterCIDRs []netip.Prefix
 	// NetNS is the path of the network namespace Interfaces are in; empty
 	// means the caller's.
 	NetNS string

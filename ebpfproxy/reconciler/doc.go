@@ -17,4 +17,11 @@
 //	tables.ChangeTracker ─▶ changed units ─▶ ids + Maglev (memo) ─▶ diff of their entries ─▶ batch map ops ─▶ record
 //	                                                                       ▲                                   │
 //	                                           kernel maps ────────────────┘ (adoption, resync, after errors)
+//
+// With Config.ClusterCIDRs set it also runs the pod egress masquerade
+// (masq.go): the egress program is attached (tcx) to the same interfaces as
+// the ingress program, and every sync makes masq_nets (cluster CIDRs, every
+// node address) and masq_addrs (each interface's node address) match, by
+// comparing with what the maps hold; without cluster CIDRs the egress links
+// are detached and both maps emptied.
 package reconciler

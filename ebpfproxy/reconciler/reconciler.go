@@ -141,9 +141,9 @@ func New(cfg Config) (*Reconciler, error) {
 	if len(cfg.Interfaces) > 0 || cfg.NetNS == "" {
 		// With no interfaces listed, pinned TC links of earlier runs are
 		// detached too (only in our own namespace, where they were made).
-		tcLinks, tcAdopted, err := attachTC(objs.SkiffTcIngress, cfg.PinDir, cfg.Interfaces, cfg.NetNS)
+		tcLinks, tcAdopted, err := attachTC(objs.SkiffTcIngress, tcIngress, cfg.PinDir, cfg.Interfaces, cfg.NetNS)
 		if err != nil {
-			for _, l := range links {
+			for _, l := range r.links {
 				l.Close()
 			}
 			objs.Close()
@@ -151,9 +151,22 @@ func New(cfg Config) (*Reconciler, error) {
 		}
 		r.links = append(r.links, tcLinks...)
 		adopted += tcAdopted
+		// Likewise the masquerade's egress links, kept only while
+		// cluster CIDRs are set.
+		egLinks, egAdopted, err := attachTC(objs.SkiffTcEgress, tcEgress, cfg.PinDir, cfg.masqueradeIfaces(), cfg.NetNS)
+		if err != nil {
+			for _, l := range r.links {
+				l.Close()
+			}
+			objs.Close()
+			return nil, err
+		}
+		r.links = append(r.links, egLinks...)
+		adopted += egAdopted
 	}
 	r.adopted = Adoption{Links: adopted, Services: len(r.cur.services), Backends: len(r.cur.backends)}
 	cfg.Logger.Info("Loaded socket load balancer", "pinDir", cfg.PinDir, "cgroup", cfg.CgroupPath, "interfaces", cfg.Interfaces,
+		"clusterCIDRs", cfg.ClusterCIDRs,
 		"adoptedLinks", adopted, "services", len(r.cur.services), "backends", len(r.cur.backends))
 	return r, nil
 }
@@ -251,6 +264,9 @@ func (r *Reconciler) sync(ctx context.Context, full bool) (SyncStats, error) {
 	}
 	for _, c := range changes.Conflicts {
 		log.Info("Skipping frontend claimed twice", "conflict", c)
+	}
+	if merr := r.syncMasq(changes); merr != nil {
+		err = errors.Join(err, applyError{fmt.Errorf("masquerade: %w", merr)})
 	}
 	if err != nil {
 		// The next sync re-reads the maps (every table too) and, unless
@@ -596,7 +612,8 @@ func (r *Reconciler) Uninstall() error {
 			errs = append(errs, l.Unpin())
 		}
 		for _, m := range []*ebpf.Map{r.objs.Services, r.objs.Backends, r.objs.Maglev, r.objs.Affinity,
-			r.objs.AffinityMatch, r.objs.Revnat, r.objs.Stats, r.objs.ExtServices, r.objs.CtFwd, r.objs.CtRev} {
+			r.objs.AffinityMatch, r.objs.Revnat, r.objs.Stats, r.objs.ExtServices, r.objs.CtFwd, r.objs.CtRev,
+			r.objs.MasqNets, r.objs.MasqAddrs} {
 			errs = append(errs, m.Unpin())
 		}
 	}

@@ -20,24 +20,37 @@ import (
 // tcPinPrefix starts the pin names of TC links; the interface name follows.
 const tcPinPrefix = "tcx-ingress-"
 
-// attachTC attaches the TC program to the ingress of each interface (tcx),
-// adopting pinned links as attachHooks does, and detaches pinned TC links of
-// interfaces no longer listed. Interfaces are looked up in the network
-// namespace at netnsPath, or the caller's when it is empty.
-func attachTC(prog *ebpf.Program, pinDir string, ifaces []string, netnsPath string) ([]link.Link, int, error) {
+// tcHook is one tcx attachment point: the ingress program serving
+// NodePorts (and masquerade replies) or the egress masquerade program.
+type tcHook struct {
+	attach    ebpf.AttachType
+	pinPrefix string
+	what      string
+}
+
+var (
+	tcIngress = tcHook{ebpf.AttachTCXIngress, tcPinPrefix, "ingress"}
+	tcEgress  = tcHook{ebpf.AttachTCXEgress, tcEgressPinPrefix, "egress"}
+)
+
+// attachTC attaches prog at hook (tcx ingress or egress) of each interface,
+// adopting pinned links as attachHooks does, and detaches pinned links of
+// that hook on interfaces no longer listed. Interfaces are looked up in the
+// network namespace at netnsPath, or the caller's when it is empty.
+func attachTC(prog *ebpf.Program, hook tcHook, pinDir string, ifaces []string, netnsPath string) ([]link.Link, int, error) {
 	var (
 		links   []link.Link
 		adopted int
 		err     error
 	)
 	inNetNS(netnsPath, func() error {
-		links, adopted, err = attachTCHere(prog, pinDir, ifaces)
+		links, adopted, err = attachTCHere(prog, hook, pinDir, ifaces)
 		return err
 	}, &err)
 	return links, adopted, err
 }
 
-func attachTCHere(prog *ebpf.Program, pinDir string, ifaces []string) ([]link.Link, int, error) {
+func attachTCHere(prog *ebpf.Program, hook tcHook, pinDir string, ifaces []string) ([]link.Link, int, error) {
 	var links []link.Link
 	adopted := 0
 	fail := func(err error) ([]link.Link, int, error) {
@@ -51,11 +64,11 @@ func attachTCHere(prog *ebpf.Program, pinDir string, ifaces []string) ([]link.Li
 		if err != nil {
 			return fail(fmt.Errorf("node interface %s: %w", name, err))
 		}
-		pin := filepath.Join(linksDir(pinDir), tcPinPrefix+name)
+		pin := filepath.Join(linksDir(pinDir), hook.pinPrefix+name)
 		l, err := link.LoadPinnedLink(pin, nil)
 		switch {
 		case err == nil:
-			if onInterface(l, ifc.Index) {
+			if onInterface(l, ifc.Index, hook.attach) {
 				if err := l.Update(prog); err != nil {
 					l.Close()
 					return fail(fmt.Errorf("update pinned TC link of %s: %w", name, err))
@@ -73,9 +86,9 @@ func attachTCHere(prog *ebpf.Program, pinDir string, ifaces []string) ([]link.Li
 		case !errors.Is(err, os.ErrNotExist):
 			return fail(fmt.Errorf("load pinned TC link of %s: %w", name, err))
 		}
-		l, err = link.AttachTCX(link.TCXOptions{Interface: ifc.Index, Program: prog, Attach: ebpf.AttachTCXIngress})
+		l, err = link.AttachTCX(link.TCXOptions{Interface: ifc.Index, Program: prog, Attach: hook.attach})
 		if err != nil {
-			return fail(fmt.Errorf("attach TC program to %s ingress: %w", name, err))
+			return fail(fmt.Errorf("attach TC program to %s %s: %w", name, hook.what, err))
 		}
 		if err := l.Pin(pin); err != nil {
 			l.Close()
@@ -83,20 +96,21 @@ func attachTCHere(prog *ebpf.Program, pinDir string, ifaces []string) ([]link.Li
 		}
 		links = append(links, l)
 	}
-	if err := detachStaleTC(pinDir, ifaces); err != nil {
+	if err := detachStaleTC(pinDir, hook.pinPrefix, ifaces); err != nil {
 		return fail(err)
 	}
 	return links, adopted, nil
 }
 
-// detachStaleTC removes pinned TC links of interfaces not in keep.
-func detachStaleTC(pinDir string, keep []string) error {
+// detachStaleTC removes pinned TC links (pin names starting with prefix) of
+// interfaces not in keep.
+func detachStaleTC(pinDir, prefix string, keep []string) error {
 	entries, err := os.ReadDir(linksDir(pinDir))
 	if err != nil {
 		return fmt.Errorf("list pinned links: %w", err)
 	}
 	for _, e := range entries {
-		name, ok := strings.CutPrefix(e.Name(), tcPinPrefix)
+		name, ok := strings.CutPrefix(e.Name(), prefix)
 		if !ok || slices.Contains(keep, name) {
 			continue
 		}
@@ -107,13 +121,13 @@ func detachStaleTC(pinDir string, keep []string) error {
 	return nil
 }
 
-func onInterface(l link.Link, ifindex int) bool {
+func onInterface(l link.Link, ifindex int, at ebpf.AttachType) bool {
 	info, err := l.Info()
 	if err != nil {
 		return false
 	}
 	tcx := info.TCX()
-	return tcx != nil && tcx.Ifindex == uint32(ifindex) && ebpf.AttachType(tcx.AttachType) == ebpf.AttachTCXIngress
+	return tcx != nil && tcx.Ifindex == uint32(ifindex) && ebpf.AttachType(tcx.AttachType) == at
 }
 
 // inNetNS runs f on an OS thread moved into the network namespace at path

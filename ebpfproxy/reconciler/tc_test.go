@@ -43,7 +43,7 @@ func newTCTopology(t *testing.T) *tcTopology {
 }
 
 // tcpEcho serves name and the peer address it sees on each connection.
-func (tp *tcTopology) tcpEcho(t *testing.T, ns, addr, name string) {
+func (tp *tcTopology) tcpEcho(t testing.TB, ns, addr, name string) {
 	t.Helper()
 	l, err := tp.ns.listen(ns, "tcp4", addr)
 	if err != nil {
@@ -62,7 +62,7 @@ func (tp *tcTopology) tcpEcho(t *testing.T, ns, addr, name string) {
 	}()
 }
 
-func (tp *tcTopology) udpEcho(t *testing.T, ns, addr, name string) {
+func (tp *tcTopology) udpEcho(t testing.TB, ns, addr, name string) {
 	t.Helper()
 	c, err := tp.ns.listenPacket(ns, "udp4", addr)
 	if err != nil {

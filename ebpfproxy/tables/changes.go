@@ -64,6 +64,9 @@ type Changes struct {
 	Conflicts []string
 	// Node is the node the units were computed for.
 	Node Node
+	// ClusterNodeAddresses are every node's addresses (see
+	// Tables.SetClusterNodeAddresses), sorted.
+	ClusterNodeAddresses []netip.Addr
 	// Revision is the tables' revision the changes bring the reader to.
 	Revision uint64
 }
@@ -93,6 +96,7 @@ func (c *ChangeTracker) Next(all bool) Changes {
 	defer t.mu.Unlock()
 	ch := Changes{All: all || c.all, Node: t.node, Revision: t.revision}
 	ch.Node.Addresses = slices.Clone(t.node.Addresses)
+	ch.ClusterNodeAddresses = slices.Clone(t.nodeAddrs)
 	if ch.All {
 		ch.Services = make(map[ServiceName][]LBService, len(t.units))
 		for n, u := range t.units {

@@ -11,9 +11,12 @@ import (
 
 // Tables is the desired state. Its methods are safe for concurrent use.
 type Tables struct {
-	mu       sync.Mutex
-	node     Node
-	services map[ServiceName]Service
+	mu   sync.Mutex
+	node Node
+	// nodeAddrs are the addresses of every node of the cluster, which pod
+	// egress is not masqueraded to.
+	nodeAddrs []netip.Addr
+	services  map[ServiceName]Service
 	// backends are grouped per service by source (an EndpointSlice name), so
 	// one slice can be replaced or deleted without touching the others.
 	backends map[ServiceName]map[string][]Backend
@@ -96,6 +99,29 @@ func (t *Tables) SetNode(n Node) {
 	t.node.Addresses = slices.Clone(n.Addresses)
 	t.rebuildAll()
 	t.bump()
+}
+
+// SetClusterNodeAddresses replaces the addresses of the cluster's nodes
+// (this one included), the destinations the egress masquerade leaves alone.
+// It changes no service.
+func (t *Tables) SetClusterNodeAddresses(addrs []netip.Addr) {
+	addrs = slices.Clone(addrs)
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	addrs = slices.Compact(addrs)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if slices.Equal(addrs, t.nodeAddrs) {
+		return
+	}
+	t.nodeAddrs = addrs
+	t.bump()
+}
+
+// ClusterNodeAddresses returns what SetClusterNodeAddresses last set, sorted.
+func (t *Tables) ClusterNodeAddresses() []netip.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.nodeAddrs)
 }
 
 // UpsertService adds or replaces a service. It rejects a service that

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,6 +191,40 @@ func TestUp(t *testing.T) {
 			got := answers(t, n, 24)
 			if got[cpNode] == 0 || got[worker] == 0 || len(got) != 2 {
 				t.Errorf("from %s: answers %v, want both nodes' pods", n, got)
+			}
+		}
+	})
+
+	t.Run("pod egress leaves with the node address", func(t *testing.T) {
+		// The host's bridge address is outside the cluster and no node's:
+		// a pod reaching it is masqueraded to its node's address.
+		ln, err := net.Listen("tcp4", "172.31.232.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			fmt.Fprint(w, host)
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		for _, n := range []string{cpNode, worker} {
+			node, err := client.CoreV1().Nodes().Get(context.Background(), n, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var nodeIP string
+			for _, a := range node.Status.Addresses {
+				if a.Type == corev1.NodeInternalIP {
+					nodeIP = a.Address
+				}
+			}
+			out, err := kubectl("", "exec", "client-"+n, "--", "timeout", "10", "wget", "-q", "-O", "-", "http://"+ln.Addr().String()+"/")
+			if err != nil {
+				t.Fatalf("wget from %s to the host: %v\n%s", n, err, out)
+			}
+			if strings.TrimSpace(out) != nodeIP {
+				t.Errorf("the host saw client-%s as %q, want its node's address %s", n, out, nodeIP)
 			}
 		}
 	})

@@ -29,6 +29,9 @@
 #define ECONNREFUSED 111
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define IPPROTO_ICMP 1
+#define ICMP_ECHOREPLY 0
+#define ICMP_ECHO 8
 #define NSEC_PER_SEC 1000000000ULL
 
 /* Default sizes; the loader overrides max_entries from its configuration. */
@@ -221,8 +224,21 @@ struct ct_rev_val {
 	struct lb_addr client;
 	__u16 fe_port;
 	__u16 client_port;
-	__u32 pad;
+	/*
+	 * Masqueraded flows only (0 for NodePort flows, which are never
+	 * reclaimed): when a packet of the flow was last seen, in units of
+	 * 2^30 ns (CT_NOW), and CT_CLOSING once a TCP FIN or RST passed.
+	 */
+	__u32 seen;
 };
+
+#define CT_CLOSING 0x80000000U
+#define CT_TIME_MASK 0x7fffffffU
+/* Idle times after which a masqueraded flow's port may be reused, in CT_NOW units (~1.07 s). */
+#define CT_TCP_TIMEOUT 20116   /* 6 h, as Cilium's established TCP */
+#define CT_CLOSE_TIMEOUT 10    /* ~10 s after FIN/RST, as Cilium's */
+#define CT_UDP_TIMEOUT 112     /* 2 min, as nf_conntrack's UDP stream */
+#define CT_ICMP_TIMEOUT 28     /* 30 s, as nf_conntrack's ICMP */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -247,6 +263,43 @@ struct {
 	__type(value, struct ct_rev_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ct_rev SEC(".maps");
+
+/*
+ * Pod egress masquerade (tcx egress on the node's uplinks, replies through
+ * the tcx ingress program and ct_rev).
+ *
+ * masq_nets: longest-prefix match over the networks the masquerade treats
+ * specially. MASQ_F_CLUSTER marks the cluster (pod) CIDRs: packets from
+ * them are masqueraded, packets to them are not. MASQ_F_KEEP_DST marks
+ * other destinations that are not masqueraded to (the cluster's node
+ * addresses). Addresses are IPv4-mapped like everywhere else, so an IPv4
+ * /N is prefixlen 96+N.
+ */
+#define MASQ_F_CLUSTER 1
+#define MASQ_F_KEEP_DST 2
+
+struct masq_net_key {
+	__u32 prefixlen;
+	struct lb_addr addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct masq_net_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} masq_nets SEC(".maps");
+
+/* masq_addrs: uplink ifindex → the node address masqueraded packets get. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct lb_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} masq_addrs SEC(".maps");
 
 enum xlate_result {
 	XLATE_PASS = 0,    /* not a frontend: leave the address alone */
@@ -591,25 +644,173 @@ static __always_inline int forward_out(struct __sk_buff *skb, __u32 saddr, __u32
 	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 }
 
-/* Picks a source port on the SNAT address that no other flow to be uses. */
-static __always_inline int claim_snat(struct ct_key *rk, struct ct_rev_val *rv, __u16 first)
+static __always_inline __u32 ct_now(void)
+{
+	return ((__u32)(bpf_ktime_get_ns() >> 30) + 1) & CT_TIME_MASK; /* never 0 */
+}
+
+/* Says whether a masqueraded flow has been idle past its timeout. */
+static __always_inline int ct_stale(const struct ct_rev_val *v, __u8 proto)
+{
+	__u32 seen = v->seen, timeout;
+
+	if (!seen)
+		return 0; /* NodePort flows stay until LRU eviction */
+	if (seen & CT_CLOSING)
+		timeout = CT_CLOSE_TIMEOUT;
+	else if (proto == IPPROTO_TCP)
+		timeout = CT_TCP_TIMEOUT;
+	else if (proto == IPPROTO_UDP)
+		timeout = CT_UDP_TIMEOUT;
+	else
+		timeout = CT_ICMP_TIMEOUT;
+	return ((ct_now() - (seen & CT_TIME_MASK)) & CT_TIME_MASK) > timeout;
+}
+
+/* TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10); 0 for others. */
+static __always_inline __u8 tcp_flags(struct __sk_buff *skb, __u8 proto)
+{
+	__u8 f = 0;
+
+	if (proto == IPPROTO_TCP)
+		bpf_skb_load_bytes(skb, L4_OFF + 13, &f, 1);
+	return f;
+}
+
+/* Marks a masqueraded flow seen now; FIN/RST start its close, a SYN ends that. */
+static __always_inline void ct_touch(struct ct_rev_val *v, __u8 flags)
+{
+	__u32 closing = v->seen & CT_CLOSING;
+
+	if (flags & 0x05)
+		closing = CT_CLOSING;
+	else if ((flags & 0x12) == 0x02)
+		closing = 0;
+	v->seen = ct_now() | closing;
+}
+
+/*
+ * Picks a source port on the SNAT address that no other flow to be uses:
+ * first, then ports hashed into [base, base+span).
+ */
+static __always_inline int claim_port(struct ct_key *rk, struct ct_rev_val *rv, __u16 first, __u32 base,
+				      __u32 span)
 {
 	__u32 h = mix64(((__u64)rk->src.w[3] << 32) | rv->client.w[3]) ^ rv->client_port;
 	struct ct_rev_val *cur;
 
 	rk->dport = first;
 #pragma unroll
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 16; i++) {
 		if (!bpf_map_update_elem(&ct_rev, rk, rv, BPF_NOEXIST))
 			return 0;
 		cur = bpf_map_lookup_elem(&ct_rev, rk);
 		if (cur && cur->client.w[3] == rv->client.w[3] && cur->client_port == rv->client_port &&
 		    cur->fe.w[3] == rv->fe.w[3] && cur->fe_port == rv->fe_port)
 			return 0; /* ours already */
+		/* A masqueraded flow idle past its timeout gives up its port. */
+		if (cur && ct_stale(cur, rk->proto) && !bpf_map_update_elem(&ct_rev, rk, rv, BPF_EXIST))
+			return 0;
 		h = h * 2654435761U + 1;
-		rk->dport = bpf_htons(32768 + h % 28232); /* the Linux ephemeral range */
+		rk->dport = bpf_htons(base + h % span);
 	}
 	return -1;
+}
+
+/* NodePort SNAT ports: the client's, else the Linux ephemeral range. */
+static __always_inline int claim_snat(struct ct_key *rk, struct ct_rev_val *rv, __u16 first)
+{
+	return claim_port(rk, rv, first, 32768, 28232);
+}
+
+
+/* ---- Pod egress masquerade ---- */
+
+/*
+ * Masqueraded flows get ports (TCP, UDP) and echo ids (ICMP) from
+ * 61000-65535: above net.ipv4.ip_local_port_range's default 32768-60999,
+ * so they never take a tuple the node's own sockets pick, and outside the
+ * NodePort range.
+ */
+#define MASQ_PORT_BASE 61000
+#define MASQ_PORT_SPAN 4536
+
+static __always_inline __u32 masq_flags(__u32 ip)
+{
+	struct masq_net_key k = { .prefixlen = 128 };
+	__u32 *f;
+
+	addr4(&k.addr, ip);
+	f = bpf_map_lookup_elem(&masq_nets, &k);
+	return f ? *f : 0;
+}
+
+/* An ICMPv4 echo header (<linux/icmp.h> drags in libc headers). */
+struct icmp_echo {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__u16 id;
+	__u16 seq;
+};
+
+#define ICMP_OFF(field) (L4_OFF + offsetof(struct icmp_echo, field))
+
+/* Rewrites an ICMP echo's address (source or destination) and id. */
+static __always_inline int rewrite_icmp4(struct __sk_buff *skb, int src, __u32 old_ip, __u32 new_ip,
+					 __u16 old_id, __u16 new_id)
+{
+	__u32 ip_off = ETH_HLEN + (src ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr));
+
+	if (old_ip != new_ip) {
+		/* ICMPv4 has no pseudo header: only the IP checksum covers it. */
+		if (bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), old_ip, new_ip, 4))
+			return -1;
+		if (bpf_skb_store_bytes(skb, ip_off, &new_ip, 4, 0))
+			return -1;
+	}
+	if (old_id != new_id) {
+		if (bpf_l4_csum_replace(skb, ICMP_OFF(checksum), old_id, new_id, 2))
+			return -1;
+		if (bpf_skb_store_bytes(skb, ICMP_OFF(id), &new_id, 2, 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* An echo reply to a masqueraded echo request: back to the pod. */
+static __always_inline int masq_icmp_reply(struct __sk_buff *skb, __u32 saddr, __u32 daddr)
+{
+	void *data, *data_end;
+	struct icmp_echo *icmp;
+	struct ct_key k = {};
+	struct ct_rev_val *rev;
+	__u32 client;
+	__u16 id, client_id;
+
+	if (bpf_skb_pull_data(skb, L4_OFF + sizeof(struct icmp_echo)))
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	icmp = data + L4_OFF;
+	if ((void *)(icmp + 1) > data_end)
+		return TC_ACT_OK;
+	if (icmp->type != ICMP_ECHOREPLY || icmp->code != 0)
+		return TC_ACT_OK;
+	id = icmp->id;
+	addr4(&k.src, saddr);
+	addr4(&k.dst, daddr);
+	k.dport = id;
+	k.proto = IPPROTO_ICMP;
+	rev = bpf_map_lookup_elem(&ct_rev, &k);
+	if (!rev)
+		return TC_ACT_OK;
+	ct_touch(rev, 0);
+	client = rev->client.w[3];
+	client_id = rev->client_port;
+	if (rewrite_icmp4(skb, 0, daddr, client, id, client_id))
+		return TC_ACT_SHOT;
+	return forward_out(skb, saddr, client, IPPROTO_ICMP);
 }
 
 SEC("tcx/ingress")
@@ -641,10 +842,12 @@ int skiff_tc_ingress(struct __sk_buff *skb)
 	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
 		return TC_ACT_OK; /* options and fragments are left to the kernel */
 	proto = ip->protocol;
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return TC_ACT_OK;
 	saddr = ip->saddr;
 	daddr = ip->daddr;
+	if (proto == IPPROTO_ICMP)
+		return masq_icmp_reply(skb, saddr, daddr);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return TC_ACT_OK;
 	sport = ports[0];
 	dport = ports[1];
 
@@ -658,6 +861,9 @@ int skiff_tc_ingress(struct __sk_buff *skb)
 	rev = bpf_map_lookup_elem(&ct_rev, &k);
 	if (rev) {
 		__u32 fe = rev->fe.w[3], client = rev->client.w[3];
+
+		if (rev->seen)
+			ct_touch(rev, tcp_flags(skb, proto));
 		__u16 fe_port = rev->fe_port, client_port = rev->client_port;
 
 		if (rewrite4(skb, proto, 1, saddr, fe, sport, fe_port) ||
@@ -742,6 +948,155 @@ int skiff_tc_ingress(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		return forward_out(skb, snat_ip, be_ip, proto);
 	}
+}
+
+/*
+ * Pod egress masquerade on an uplink: a packet from a cluster CIDR to
+ * anywhere else (not the cluster CIDRs, not a node address, not a Service
+ * frontend) leaves with the uplink's node address and a port of
+ * [MASQ_PORT_BASE, +MASQ_PORT_SPAN) as its source. ct_fwd remembers the
+ * port for the flow; ct_rev maps the reply, which the ingress program
+ * translates back (TCP and UDP with NodePort replies, ICMP echo in
+ * masq_icmp_reply). Both are LRU maps, shared with the NodePort SNAT so that
+ * one port claim serves both.
+ */
+SEC("tcx/egress")
+int skiff_tc_egress(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__u16 *l4;
+	__u32 saddr, daddr, snat_ip, key;
+	__u16 sport, dport, snat_port;
+	__u8 proto;
+	struct lb_addr *snat;
+	struct ct_key k = {};
+	struct ct_fwd_val *fwd;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	/*
+	 * Every packet the node sends passes here: pull headers into the
+	 * linear area only when they are not there, since pulling also
+	 * unclones the skb (TCP's retransmit queue holds clones).
+	 */
+	if ((void *)(long)skb->data + L4_OFF + 8 > (void *)(long)skb->data_end &&
+	    bpf_skb_pull_data(skb, L4_OFF + 8))
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	l4 = (void *)(ip + 1);
+	if ((void *)(l4 + 4) > data_end)
+		return TC_ACT_OK;
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
+		return TC_ACT_OK;
+	proto = ip->protocol;
+	saddr = ip->saddr;
+	daddr = ip->daddr;
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		sport = l4[0];
+		dport = l4[1];
+		break;
+	case IPPROTO_ICMP: {
+		struct icmp_echo *icmp = (void *)l4;
+
+		if (icmp->type != ICMP_ECHO || icmp->code != 0)
+			return TC_ACT_OK;
+		sport = icmp->id;
+		dport = 0;
+		break;
+	}
+	default:
+		return TC_ACT_OK;
+	}
+
+	if (!(masq_flags(saddr) & MASQ_F_CLUSTER) || masq_flags(daddr))
+		return TC_ACT_OK;
+	key = skb->ifindex;
+	snat = bpf_map_lookup_elem(&masq_addrs, &key);
+	if (!snat)
+		return TC_ACT_OK;
+	snat_ip = snat->w[3];
+
+	addr4(&k.src, saddr);
+	addr4(&k.dst, daddr);
+	k.sport = sport;
+	k.dport = dport;
+	k.proto = proto;
+	/* A backend's reply to a client it was DNATed to (Local policy): not ours. */
+	if (bpf_map_lookup_elem(&ct_rev, &k))
+		return TC_ACT_OK;
+	if (proto != IPPROTO_ICMP) {
+		struct svc_key sk = {};
+
+		sk.addr = k.dst;
+		sk.port = dport;
+		sk.proto = proto;
+		if (bpf_map_lookup_elem(&services, &sk) || bpf_map_lookup_elem(&ext_services, &sk))
+			return TC_ACT_OK; /* a Service frontend the socket hooks did not translate */
+	}
+
+	fwd = bpf_map_lookup_elem(&ct_fwd, &k);
+	if (fwd && fwd->snat.w[3] == snat_ip && fwd->svc_id == 0) {
+		struct ct_key rk = {};
+		struct ct_rev_val *rv;
+
+		rk.src = k.dst;
+		rk.sport = dport;
+		addr4(&rk.dst, snat_ip);
+		rk.dport = fwd->snat_port;
+		rk.proto = proto;
+		rv = bpf_map_lookup_elem(&ct_rev, &rk);
+		/* Still ours, unless the port went to another flow while idle. */
+		if (!rv || rv->client.w[3] != saddr || rv->client_port != sport)
+			fwd = NULL;
+		else
+			ct_touch(rv, tcp_flags(skb, proto));
+	} else {
+		fwd = NULL;
+	}
+	if (fwd) {
+		snat_port = fwd->snat_port;
+	} else {
+		struct ct_key rk = {};
+		struct ct_rev_val rv = {};
+		struct ct_fwd_val nf = {};
+		__u16 first;
+
+		rv.fe = k.dst;
+		rv.fe_port = dport;
+		rv.client = k.src;
+		rv.client_port = sport;
+		rv.seen = ct_now();
+		ct_touch(&rv, tcp_flags(skb, proto));
+		rk.src = k.dst;
+		rk.sport = dport;
+		addr4(&rk.dst, snat_ip);
+		rk.proto = proto;
+		first = bpf_htons(MASQ_PORT_BASE + mix64(((__u64)saddr << 32) | ((__u64)sport << 16) | proto) % MASQ_PORT_SPAN);
+		if (claim_port(&rk, &rv, first, MASQ_PORT_BASE, MASQ_PORT_SPAN))
+			return TC_ACT_SHOT; /* every port tried is taken */
+		snat_port = rk.dport;
+		nf.be = k.dst;
+		nf.be_port = dport;
+		addr4(&nf.snat, snat_ip);
+		nf.snat_port = snat_port;
+		if (bpf_map_update_elem(&ct_fwd, &k, &nf, BPF_ANY))
+			return TC_ACT_SHOT;
+	}
+
+	if (proto == IPPROTO_ICMP) {
+		if (rewrite_icmp4(skb, 1, saddr, snat_ip, sport, snat_port))
+			return TC_ACT_SHOT;
+	} else if (rewrite4(skb, proto, 1, saddr, snat_ip, sport, snat_port)) {
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
 }
 
 char __license[] SEC("license") = "Dual BSD/GPL";
