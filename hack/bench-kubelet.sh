@@ -74,17 +74,18 @@ floor::cleanup() {
 bench::cleanup() {
 	local rc=$?
 	floor::cleanup || true
+	# Before skiff down, which removes the node's directory.
+	if [ -n "${SKIFF_BENCH_KEEP_LOGS:-}" ] && [ -n "${work}" ]; then
+		mkdir -p "${SKIFF_BENCH_KEEP_LOGS}"
+		find "${state}" -name '*.log' -path '*/logs/*' -exec cp {} "${SKIFF_BENCH_KEEP_LOGS}/" \; 2>/dev/null || true
+		cp "${work}"/*.out "${work}"/*.err "${SKIFF_BENCH_KEEP_LOGS}/" 2>/dev/null || true
+	fi
 	if [ -n "${state}" ] && [ -f "${state}/${cluster}/cluster.yaml" ]; then
 		if ! "${skiff_bin}" down --name "${cluster}" --state-dir "${state}" >>"${work}/down.log" 2>&1; then
 			echo "${bench_name}: skiff down failed; keeping ${work}:" >&2
 			tail -n 20 "${work}/down.log" >&2 || true
 			exit 1
 		fi
-	fi
-	if [ -n "${SKIFF_BENCH_KEEP_LOGS:-}" ] && [ -d "${state}/${cluster}/nodes/${node}/logs" ]; then
-		mkdir -p "${SKIFF_BENCH_KEEP_LOGS}"
-		cp -r "${state}/${cluster}/nodes/${node}/logs/." "${SKIFF_BENCH_KEEP_LOGS}/" || true
-		cp "${work}"/*.out "${work}"/*.err "${SKIFF_BENCH_KEEP_LOGS}/" 2>/dev/null || true
 	fi
 	if [ -n "${work}" ]; then rm -rf "${work}"; fi
 	exit "${rc}"
