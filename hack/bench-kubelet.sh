@@ -24,6 +24,10 @@
 #                              socket path must stay under 108 bytes)
 #   SKIFF_BENCH_NODE_SUBNET, SKIFF_BENCH_POD_SUBNET, SKIFF_BENCH_SERVICE_SUBNET
 #                              the cluster's subnets (default 172.31.237.0/24, 10.252.0.0/16, 10.102.0.0/16)
+#   SKIFF_BENCH_KUBELET_V      kubelet log verbosity (--v; default: the kubelet's own); 2 logs
+#                              each pod's start steps with their durations
+#   SKIFF_BENCH_KEEP_LOGS      directory to copy the node's component logs into before
+#                              the work dir is removed (default: none)
 
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,6 +74,12 @@ floor::cleanup() {
 bench::cleanup() {
 	local rc=$?
 	floor::cleanup || true
+	# Before skiff down, which removes the node's directory.
+	if [ -n "${SKIFF_BENCH_KEEP_LOGS:-}" ] && [ -n "${work}" ]; then
+		mkdir -p "${SKIFF_BENCH_KEEP_LOGS}"
+		find "${state}" -name '*.log' -path '*/logs/*' -exec cp {} "${SKIFF_BENCH_KEEP_LOGS}/" \; 2>/dev/null || true
+		cp "${work}"/*.out "${work}"/*.err "${SKIFF_BENCH_KEEP_LOGS}/" 2>/dev/null || true
+	fi
 	if [ -n "${state}" ] && [ -f "${state}/${cluster}/cluster.yaml" ]; then
 		if ! "${skiff_bin}" down --name "${cluster}" --state-dir "${state}" >>"${work}/down.log" 2>&1; then
 			echo "${bench_name}: skiff down failed; keeping ${work}:" >&2
@@ -93,6 +103,9 @@ networking:
   podSubnet: ${SKIFF_BENCH_POD_SUBNET:-10.252.0.0/16}
   serviceSubnet: ${SKIFF_BENCH_SERVICE_SUBNET:-10.102.0.0/16}
 EOF
+	if [ -n "${SKIFF_BENCH_KUBELET_V:-}" ]; then
+		printf 'kubeletExtraArgs:\n  v: "%s"\n' "${SKIFF_BENCH_KUBELET_V}" >>"$1"
+	fi
 }
 
 # node::memory LABEL: classifies the cluster's processes and prints the
@@ -210,6 +223,7 @@ main() {
 
 	local c="${work}/create.out" d="${work}/delete.out"
 	bench::sum "floor: ctr run -d, create -> running" "${floor_q}; all ${pods} in ${floor_all_s} s"
+	bench::sum "pods: create -> scheduled (watch sees nodeName)" "p50 $(figure "${c}" create_to_scheduled_p50_ms) ms, p99 $(figure "${c}" create_to_scheduled_p99_ms) ms"
 	bench::sum "pods: create -> Running" "p50 $(figure "${c}" create_to_running_p50_ms) ms, p99 $(figure "${c}" create_to_running_p99_ms) ms, max $(figure "${c}" create_to_running_max_ms) ms"
 	bench::sum "pods: create -> Ready" "p50 $(figure "${c}" create_to_ready_p50_ms) ms, p99 $(figure "${c}" create_to_ready_p99_ms) ms, max $(figure "${c}" create_to_ready_max_ms) ms   target p99 < ${target_p99_ms} ms (upstream SLO ${upstream_slo_ms} ms)"
 	bench::sum "pods: all ${pods} Ready after the first create" "$(figure "${c}" all_ready_s) s (creates returned in $(figure "${c}" creates_returned_s) s)"

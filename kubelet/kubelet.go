@@ -123,8 +123,12 @@ type Kubelet struct {
 	cfg        Config
 	client     kubernetes.Interface
 	restConfig *rest.Config
-	workers    atomic.Pointer[podworkers.Workers]
-	rt         atomic.Pointer[runtime.Runtime]
+	// eventClient sends events with a rate limit of its own, as
+	// upstream's kubelet does (eventRecordQPS, eventBurst): events never
+	// delay status writes and API reads on client-side throttling.
+	eventClient kubernetes.Interface
+	workers     atomic.Pointer[podworkers.Workers]
+	rt          atomic.Pointer[runtime.Runtime]
 }
 
 // New validates cfg and builds the API client.
@@ -184,6 +188,10 @@ func New(cfg Config) (*Kubelet, error) {
 const (
 	DefaultAPIQPS   = 50
 	DefaultAPIBurst = 100
+	// DefaultEventQPS and DefaultEventBurst limit the event client
+	// (upstream's eventRecordQPS and eventBurst defaults).
+	DefaultEventQPS   = 50
+	DefaultEventBurst = 100
 )
 
 func (k *Kubelet) setClient(rc *rest.Config) error {
@@ -201,7 +209,13 @@ func (k *Kubelet) setClient(rc *rest.Config) error {
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	k.client, k.restConfig = client, rc
+	erc := rest.CopyConfig(rc)
+	erc.QPS, erc.Burst = DefaultEventQPS, DefaultEventBurst
+	eventClient, err := kubernetes.NewForConfig(erc)
+	if err != nil {
+		return fmt.Errorf("create event client: %w", err)
+	}
+	k.client, k.restConfig, k.eventClient = client, rc, eventClient
 	return nil
 }
 
@@ -252,7 +266,11 @@ func (k *Kubelet) start(ctx context.Context) error {
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(1)
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})
+	eventClient := k.eventClient
+	if eventClient == nil {
+		eventClient = k.client
+	}
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: eventClient.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName})
 

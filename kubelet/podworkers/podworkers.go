@@ -189,6 +189,7 @@ func (w *Workers) UpdatePod(pod *corev1.Pod) {
 			livenessFailed: map[string]bool{}, pullErrors: map[string]string{}}
 		w.workers[pod.UID] = wk
 		ctx := klog.NewContext(w.ctx, klog.FromContext(w.ctx).WithValues("pod", klog.KObj(pod), "podUID", pod.UID))
+		klog.FromContext(ctx).V(2).Info("Pod worker started", "sinceCreation", time.Since(pod.CreationTimestamp.Time))
 		w.wg.Go(func() { w.run(ctx, wk) })
 	}
 	wk.mu.Lock()

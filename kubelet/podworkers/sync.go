@@ -45,6 +45,7 @@ func (w *Workers) sync(ctx context.Context, wk *worker) (bool, error) {
 // most for init containers, and writes the resulting status.
 func (w *Workers) converge(ctx context.Context, wk *worker, pod *corev1.Pod) error {
 	rt := w.cfg.Runtime
+	steps := runtime.NewSteps()
 	if w.cfg.Prober != nil {
 		w.cfg.Prober.AddPod(pod)
 		wk.probing = true
@@ -53,6 +54,7 @@ func (w *Workers) converge(ctx context.Context, wk *worker, pod *corev1.Pod) err
 	if err != nil {
 		return err
 	}
+	steps.Mark("listContainers")
 	if obs, ok := w.cfg.Prober.(ContainerObserver); ok {
 		for _, c := range latestByName(containers) {
 			obs.UpdateContainer(pod.UID, c.Name, c.ID, c.StartedAt, c.State == runtime.ContainerRunning)
@@ -66,9 +68,12 @@ func (w *Workers) converge(ctx context.Context, wk *worker, pod *corev1.Pod) err
 	if err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
+	steps.Mark("getSandbox")
 	if err != nil || !rt.SandboxReady(ctx, sb) {
+		steps.Mark("sandboxReady")
 		var serr error
 		sb, serr = w.ensureSandbox(ctx, wk, pod, sb)
+		steps.Mark("ensureSandbox")
 		if sb == nil {
 			containers, _ = rt.ListPodContainers(ctx, pod.UID)
 			return errors.Join(serr, w.writeStatus(ctx, wk, pod, nil, containers, false))
@@ -76,14 +81,22 @@ func (w *Workers) converge(ctx context.Context, wk *worker, pod *corev1.Pod) err
 		if containers, err = rt.ListPodContainers(ctx, pod.UID); err != nil {
 			return err
 		}
+		steps.Mark("listContainers2")
 	} else {
 		w.refreshVolumes(ctx, wk, pod)
 	}
 	w.startContainers(ctx, wk, pod, sb, containers)
+	steps.Mark("startContainers")
 	if containers, err = rt.ListPodContainers(ctx, pod.UID); err != nil {
 		return err
 	}
-	return w.writeStatus(ctx, wk, pod, sb, containers, false)
+	steps.Mark("listContainers3")
+	err = w.writeStatus(ctx, wk, pod, sb, containers, false)
+	steps.Mark("writeStatus")
+	if log := klog.FromContext(ctx); log.V(2).Enabled() && steps.Total() > 100*time.Millisecond {
+		steps.Log(log, "Pod sync timing")
+	}
+	return err
 }
 
 // ensureSandbox replaces a dead sandbox (stopping the containers that ran
@@ -107,14 +120,17 @@ func (w *Workers) ensureSandbox(ctx context.Context, wk *worker, pod *corev1.Pod
 		wk.mountDelay = min(max(2*wk.mountDelay, time.Second), maxMountDelay)
 		wk.nextMount = now.Add(wk.mountDelay)
 	}
-	if err := rt.SetUpVolumes(ctx, pod); err != nil {
-		w.podEvent(pod, corev1.EventTypeWarning, EventFailedMount, "%v", err)
-		retryLater()
-		return nil, nil // reported as an event; retried with back-off
-	}
+	// RunPodSandbox sets the volumes up first thing (before any network
+	// or container work), so they are not written twice per start.
 	sb, warnings, err := rt.RunPodSandbox(ctx, pod)
 	for _, msg := range warnings {
 		w.podEvent(pod, corev1.EventTypeWarning, EventDNSConfigForming, "%s", msg)
+	}
+	var verr *runtime.VolumeError
+	if errors.As(err, &verr) {
+		w.podEvent(pod, corev1.EventTypeWarning, EventFailedMount, "%v", err)
+		retryLater()
+		return nil, nil // reported as an event; retried with back-off
 	}
 	if err != nil {
 		w.podEvent(pod, corev1.EventTypeWarning, EventFailedCreatePodSandBox, "Failed to create pod sandbox: %v", err)
@@ -260,9 +276,12 @@ func (w *Workers) startContainer(ctx context.Context, wk *worker, pod *corev1.Po
 			w.crashBackoff.Next(key, prev.FinishedAt)
 		}
 	}
+	steps := runtime.NewSteps()
+	defer steps.Log(log, "Start container steps")
 	if !w.ensureImage(ctx, wk, pod, c) {
 		return
 	}
+	steps.Mark("ensureImage")
 	var serviceEnv map[string]string
 	if w.cfg.ServiceEnv != nil {
 		serviceEnv = w.cfg.ServiceEnv(pod.Namespace)
@@ -274,7 +293,9 @@ func (w *Workers) startContainer(ctx context.Context, wk *worker, pod *corev1.Po
 		}
 		return
 	}
+	steps.Mark("environment")
 	id, err := rt.CreateContainer(ctx, sb, pod, c, runtime.CreateOptions{Type: typ, RestartCount: restartCount, ServiceEnv: serviceEnv})
+	steps.Mark("create")
 	if err != nil {
 		if wk.setWaiting(c.Name, status.ReasonCreateContainerError, err.Error()) {
 			w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "Error: %v", err)
@@ -290,6 +311,7 @@ func (w *Workers) startContainer(ctx context.Context, wk *worker, pod *corev1.Po
 			}
 		}
 	}
+	steps.Mark("createdEvent")
 	if err := rt.StartContainer(ctx, id); err != nil {
 		// The runtime records the instance as exited with StartError, so
 		// the next attempts back off as after a crash (CrashLoopBackOff),
@@ -299,6 +321,7 @@ func (w *Workers) startContainer(ctx context.Context, wk *worker, pod *corev1.Po
 		w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return
 	}
+	steps.Mark("start")
 	w.containerEvent(pod, c, corev1.EventTypeNormal, EventStarted, "Container started")
 	wk.clearWaiting(c.Name)
 	log.V(1).Info("Started container", "id", id, "restartCount", restartCount)

@@ -102,6 +102,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 	if sb.PID == 0 {
 		return "", fmt.Errorf("create container %s: sandbox %s is not running", c.Name, sb.ID)
 	}
+	steps := NewSteps()
 	stored, err := r.GetImage(ctx, c.Image)
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", c.Name, err)
@@ -114,6 +115,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 	if err != nil {
 		return "", fmt.Errorf("create container %s: read image config: %w", c.Name, err)
 	}
+	steps.Mark("image")
 	env, err := MakeEnvironment(ctx, pod, c, EnvContext{
 		PodIPs: sb.IPStrings(), HostIPs: r.cfg.HostIPs, ServiceEnv: opts.ServiceEnv, Objects: r.cfg.Objects,
 	})
@@ -140,6 +142,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 		return "", fmt.Errorf("create container %s: %w", c.Name, err)
 	}
 
+	steps.Mark("envMountsSecurity")
 	id := newID()
 	logPath := r.LogPath(pod, c.Name, opts.RestartCount)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -157,6 +160,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 		oci.WithCgroup(sb.CgroupParent + "/" + id),
 		oci.WithMounts(mounts),
 		ns(specs.UTSNamespace, "uts"),
+		withShimGroup(sb.ID),
 	}
 	if c.WorkingDir != "" {
 		specOpts = append(specOpts, oci.WithProcessCwd(c.WorkingDir))
@@ -216,7 +220,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb *Sandbox, pod *corev1.
 		_ = r.client.SnapshotService(r.cfg.Snapshotter).Remove(ctx, id)
 		return "", fmt.Errorf("create container %s: %w", c.Name, err)
 	}
+	steps.Mark("newContainer")
 	klog.FromContext(ctx).V(1).Info("Created container", "pod", klog.KObj(pod), "container", c.Name, "id", id)
+	steps.Log(klog.FromContext(ctx), "Create container timing", "container", c.Name, "id", id)
 	return id, nil
 }
 
@@ -251,6 +257,7 @@ func withTerminal(tty bool) oci.SpecOpts {
 // process cannot be started is recorded as exited with reason StartError.
 func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	ctx = r.ns(ctx)
+	steps := NewSteps()
 	c, err := r.client.LoadContainer(ctx, id)
 	if err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
@@ -274,12 +281,14 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	} else {
 		creator = cio.BinaryIO(r.cfg.LoggerBinary, map[string]string{LoggerArg: labels[LabelLogPath]})
 	}
+	steps.Mark("load")
 	task, err := c.NewTask(ctx, creator)
 	if err != nil {
 		err = fmt.Errorf("start container %s: create task: %w", id, err)
 		r.recordStartError(ctx, c, err)
 		return err
 	}
+	steps.Mark("newTask")
 	// Taken before Start: a short-lived process may exit before Start returns.
 	startedAt := time.Now().UTC()
 	if err := task.Start(ctx); err != nil {
@@ -288,9 +297,12 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 		r.recordStartError(ctx, c, err)
 		return err
 	}
+	steps.Mark("startTask")
 	if _, err := c.SetLabels(ctx, map[string]string{LabelStartedAt: startedAt.Format(time.RFC3339Nano)}); err != nil {
 		return fmt.Errorf("start container %s: record start time: %w", id, err)
 	}
+	steps.Mark("setLabels")
+	steps.Log(klog.FromContext(ctx), "Start container timing", "id", id)
 	return nil
 }
 

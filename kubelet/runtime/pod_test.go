@@ -274,3 +274,62 @@ func TestSharedNamespaces(t *testing.T) {
 		t.Errorf("ps in a shared PID namespace shows %q; want the sandbox's and the other container's sleep", b)
 	}
 }
+
+// parentPID is the parent of process pid, from /proc/<pid>/stat.
+func parentPID(t *testing.T, pid uint32) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pid (comm) state ppid ...; comm may hold spaces, so split after ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	var ppid int
+	if _, err := fmt.Sscan(f[1], &ppid); err != nil {
+		t.Fatalf("parse %s: %v", b, err)
+	}
+	return ppid
+}
+
+// TestOneShimPerPod: a pod's sandbox and containers are children of one
+// runc shim (grouped by the sandbox ID), and another pod has its own.
+func TestOneShimPerPod(t *testing.T) {
+	rt := requireRuntime(t)
+	shimOf := func(pod *corev1.Pod) (int, []int) {
+		sb := runPod(t, pod)
+		sts, err := rt.ListPodContainers(context.Background(), pod.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shim := parentPID(t, sb.PID)
+		var others []int
+		for _, st := range sts {
+			if st.State != ContainerRunning || st.PID == 0 {
+				t.Fatalf("container %s = %+v, want running", st.Name, st)
+			}
+			others = append(others, parentPID(t, st.PID))
+		}
+		return shim, others
+	}
+	a := newPod("shim-a", nil, []string{"exec sleep 3600", "exec sleep 3600"})
+	b := newPod("shim-b", nil, []string{"exec sleep 3600"})
+	shimA, ofA := shimOf(a)
+	shimB, ofB := shimOf(b)
+	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", shimA))
+	if err != nil || !strings.Contains(string(cmd), "containerd-shim-runc-v2") {
+		t.Fatalf("parent of pod a's sandbox (%d) is %q (%v), want a runc v2 shim", shimA, cmd, err)
+	}
+	for i, p := range ofA {
+		if p != shimA {
+			t.Errorf("pod a: container %d's shim = %d, want the sandbox's %d", i, p, shimA)
+		}
+	}
+	for i, p := range ofB {
+		if p != shimB {
+			t.Errorf("pod b: container %d's shim = %d, want the sandbox's %d", i, p, shimB)
+		}
+	}
+	if shimA == shimB {
+		t.Errorf("pods a and b share shim %d, want one each", shimA)
+	}
+}

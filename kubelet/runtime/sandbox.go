@@ -60,16 +60,26 @@ func (s *Sandbox) IPStrings() []string {
 // PodDir is the pod's directory under the data dir.
 func (r *Runtime) PodDir(uid types.UID) string { return filepath.Join(r.podsDir, string(uid)) }
 
-// RunPodSandbox creates the pod's cgroup, network namespace (with an IP
-// from the pod CIDR), hosts, hostname and resolv.conf files, and starts the
-// sandbox container. It returns the DNS warnings to report as events. On
-// failure nothing is left behind.
+// RunPodSandbox sets up the pod's volumes (a failure is a *VolumeError),
+// creates its cgroup, network namespace (with an IP from the pod CIDR),
+// hosts, hostname and resolv.conf files, and starts the sandbox container.
+// It returns the DNS warnings to report as events. On failure nothing is
+// left behind.
 func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbox, warnings []string, retErr error) {
 	ctx = r.ns(ctx)
 	log := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
+	steps := NewSteps()
 	if pod.UID == "" {
 		return nil, nil, errors.New("run pod sandbox: pod has no UID")
 	}
+	// Volumes first: a failure (a *VolumeError) leaves nothing to undo.
+	if err := os.MkdirAll(r.PodDir(pod.UID), 0o750); err != nil {
+		return nil, nil, fmt.Errorf("create pod dir: %w", err)
+	}
+	if err := r.SetUpVolumes(ctx, pod); err != nil {
+		return nil, nil, err
+	}
+	steps.Mark("volumes")
 	hostname, domain, err := PodHostnameAndDomain(pod, r.cfg.DNS.ClusterDomain)
 	if err != nil {
 		return nil, nil, fmt.Errorf("run sandbox for pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -82,6 +92,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbo
 	if err != nil {
 		return nil, warnings, err
 	}
+	steps.Mark("sandboxImage")
 	sb := &Sandbox{
 		ID:           newID(),
 		PodUID:       pod.UID,
@@ -99,15 +110,10 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbo
 			}
 		}
 	}()
-	if err := os.MkdirAll(sb.Dir, 0o750); err != nil {
-		return nil, warnings, fmt.Errorf("create pod dir: %w", err)
-	}
-	if err := r.SetUpVolumes(ctx, pod); err != nil {
-		return nil, warnings, err
-	}
 	if err := ensurePodCgroup(sb.CgroupParent, computePodCgroupLimits(pod)); err != nil {
 		return nil, warnings, fmt.Errorf("create pod cgroup: %w", err)
 	}
+	steps.Mark("cgroup")
 	if !pod.Spec.HostNetwork {
 		if r.cfg.Network == nil {
 			return nil, warnings, errors.New("run pod sandbox: no pod network configured")
@@ -117,6 +123,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbo
 			return nil, warnings, err
 		}
 		sb.NetNSPath, sb.IPs = att.NetNSPath, att.IPs
+		steps.Mark("network")
 	}
 	hosts, err := HostsFile(pod, sb.IPStrings(), hostname, domain, r.cfg.NodeHostsFile)
 	if err != nil {
@@ -140,10 +147,12 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbo
 		LabelHostname:     hostname,
 		LabelSharePID:     strconv.FormatBool(sb.SharePID),
 	}
+	steps.Mark("files")
 	cimg, err := r.client.GetImage(ctx, image.Name)
 	if err != nil {
 		return nil, warnings, fmt.Errorf("load sandbox image: %w", err)
 	}
+	steps.Mark("getImage")
 	specOpts := []oci.SpecOpts{
 		oci.WithImageConfig(cimg),
 		oci.WithProcessArgs(sandboxCommand...),
@@ -154,6 +163,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbo
 		oci.WithNoNewPrivileges,
 		oci.WithRootFSReadonly(),
 		withoutRlimits,
+		withShimGroup(sb.ID),
 	}
 	if sb.NetNSPath != "" {
 		specOpts = append(specOpts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: sb.NetNSPath}))
@@ -177,16 +187,32 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *Sandbo
 	if err != nil {
 		return nil, warnings, fmt.Errorf("create sandbox container: %w", err)
 	}
+	steps.Mark("newContainer")
 	task, err := c.NewTask(ctx, cio.NullIO)
 	if err != nil {
 		return nil, warnings, fmt.Errorf("create sandbox task: %w", err)
 	}
+	steps.Mark("newTask")
 	if err := task.Start(ctx); err != nil {
 		return nil, warnings, fmt.Errorf("start sandbox: %w", err)
 	}
+	steps.Mark("startTask")
 	sb.PID = task.Pid()
 	log.V(1).Info("Started pod sandbox", "sandbox", sb.ID, "ips", sb.IPStrings(), "cgroup", sb.CgroupParent)
+	steps.Log(log, "Pod sandbox timing", "sandbox", sb.ID)
 	return sb, warnings, nil
+}
+
+// shimGroupAnnotation makes containerd's runc v2 shim serve every
+// container whose spec names the same group from one shim process (its
+// StartShim connects to the group's socket instead of serving a new one).
+// Skiff groups a pod's containers under its sandbox ID, as containerd's CRI
+// plugin does (with io.kubernetes.cri.sandbox-id, the shim's other group
+// key): one long-lived shim per pod instead of one per container.
+const shimGroupAnnotation = "io.containerd.runc.v2.group"
+
+func withShimGroup(sandboxID string) oci.SpecOpts {
+	return oci.WithAnnotations(map[string]string{shimGroupAnnotation: sandboxID})
 }
 
 func withoutRlimits(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {

@@ -59,11 +59,19 @@ func (r *Runtime) SetUpVolumes(ctx context.Context, pod *corev1.Pod) error {
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		if err := r.setUpVolume(ctx, pod, v); err != nil {
-			return fmt.Errorf("MountVolume.SetUp failed for volume %q : %w", v.Name, err)
+			return &VolumeError{Err: fmt.Errorf("MountVolume.SetUp failed for volume %q : %w", v.Name, err)}
 		}
 	}
 	return nil
 }
+
+// VolumeError is a failure to set up one of a pod's volumes (reported as
+// FailedMount and retried with back-off), as SetUpVolumes and
+// RunPodSandbox return it.
+type VolumeError struct{ Err error }
+
+func (e *VolumeError) Error() string { return e.Err.Error() }
+func (e *VolumeError) Unwrap() error { return e.Err }
 
 func (r *Runtime) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) error {
 	dir := r.volumeDir(pod.UID, v)

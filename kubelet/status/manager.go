@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -59,10 +60,27 @@ func (m *Manager) SetPodStatus(ctx context.Context, pod *corev1.Pod, st corev1.P
 		return false, nil
 	}
 	written := false
+	t0 := time.Now()
+	var tGet, tUpdate time.Duration
+	// The first attempt updates the kubelet's own copy: its
+	// resourceVersion makes the server refuse it (Conflict) if the pod
+	// changed since, and only then is the pod read again. This saves a
+	// GET per write, which matters when many pods start at once.
+	var local *corev1.Pod
+	if pod.ResourceVersion != "" {
+		local = pod.DeepCopy()
+	}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := m.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
+		cur := local
+		local = nil
+		if cur == nil {
+			t := time.Now()
+			var err error
+			cur, err = m.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			tGet += time.Since(t)
+			if err != nil {
+				return err
+			}
 		}
 		if cur.UID != pod.UID {
 			return apierrors.NewNotFound(corev1.Resource("pods"), pod.Name)
@@ -73,7 +91,9 @@ func (m *Manager) SetPodStatus(ctx context.Context, pod *corev1.Pod, st corev1.P
 			return nil
 		}
 		cur.Status = next
+		t := time.Now()
 		out, err := m.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		tUpdate += time.Since(t)
 		if err != nil {
 			return err
 		}
@@ -86,6 +106,7 @@ func (m *Manager) SetPodStatus(ctx context.Context, pod *corev1.Pod, st corev1.P
 	m.remember(pod.UID, merged)
 	if written {
 		klog.FromContext(ctx).V(1).Info("Updated pod status", "pod", klog.KObj(pod), "phase", merged.Phase)
+		klog.FromContext(ctx).V(2).Info("Pod status write timing", "pod", klog.KObj(pod), "get", tGet, "update", tUpdate, "total", time.Since(t0))
 	}
 	return written, nil
 }

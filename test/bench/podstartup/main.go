@@ -73,15 +73,16 @@ func main() {
 
 // recorder keeps the first time the watch saw each pod reach a state.
 type recorder struct {
-	mu      sync.Mutex
-	running map[string]time.Time
-	ready   map[string]time.Time
-	gone    map[string]time.Time
-	changed chan struct{}
+	mu        sync.Mutex
+	scheduled map[string]time.Time
+	running   map[string]time.Time
+	ready     map[string]time.Time
+	gone      map[string]time.Time
+	changed   chan struct{}
 }
 
 func newRecorder() *recorder {
-	return &recorder{running: map[string]time.Time{}, ready: map[string]time.Time{}, gone: map[string]time.Time{}, changed: make(chan struct{}, 1)}
+	return &recorder{scheduled: map[string]time.Time{}, running: map[string]time.Time{}, ready: map[string]time.Time{}, gone: map[string]time.Time{}, changed: make(chan struct{}, 1)}
 }
 
 func (r *recorder) observe(obj any) {
@@ -92,6 +93,9 @@ func (r *recorder) observe(obj any) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, seen := r.scheduled[pod.Name]; !seen && pod.Spec.NodeName != "" {
+		r.scheduled[pod.Name] = now
+	}
 	if _, seen := r.running[pod.Name]; !seen && pod.Status.Phase == v1.PodRunning {
 		r.running[pod.Name] = now
 	}
@@ -253,10 +257,16 @@ func create(ctx context.Context, o options, client kubernetes.Interface, lister 
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	var toRunning, toReady []time.Duration
+	var toScheduled, toRunning, toReady []time.Duration
 	var last time.Time
 	for i := range o.pods {
 		name := benchPod(o, i).Name
+		// Each pod's times, to line up with the node's logs (stderr:
+		// the figures on stdout stay one per line).
+		fmt.Fprintf(os.Stderr, "pod %s sent %s scheduled_ms %d running_ms %d ready_ms %d\n", name,
+			sent[i].UTC().Format("15:04:05.000000"), rec.scheduled[name].Sub(sent[i]).Milliseconds(),
+			rec.running[name].Sub(sent[i]).Milliseconds(), rec.ready[name].Sub(sent[i]).Milliseconds())
+		toScheduled = append(toScheduled, rec.scheduled[name].Sub(sent[i]))
 		toRunning = append(toRunning, rec.running[name].Sub(sent[i]))
 		toReady = append(toReady, rec.ready[name].Sub(sent[i]))
 		if rec.ready[name].After(last) {
@@ -265,6 +275,7 @@ func create(ctx context.Context, o options, client kubernetes.Interface, lister 
 	}
 	fmt.Printf("pods %d\n", o.pods)
 	fmt.Printf("creates_returned_s %.3f\n", tCreated.Seconds())
+	printQuantiles("create_to_scheduled", toScheduled)
 	printQuantiles("create_to_running", toRunning)
 	printQuantiles("create_to_ready", toReady)
 	fmt.Printf("all_ready_s %.3f\n", last.Sub(t0).Seconds())
