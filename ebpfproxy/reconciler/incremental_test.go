@@ -204,7 +204,7 @@ func TestResyncRepairsReplacedEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	svcID := want.Tables[0].ServiceID
-	other, err := newLUT(make([]uint32, 1021))
+	other, err := newLUT(make([]uint32, 1021), bpf.InnerMapFlags)
 	if err != nil {
 		t.Fatal(err)
 	}
