@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -413,13 +412,12 @@ func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, tabl
 // lutKey names a backend set with its ids for the Maglev memo; addrs are
 // sorted.
 func lutKey(addrs []netip.AddrPort, ids []uint32) string {
-	var sb strings.Builder
+	b := make([]byte, 0, len(addrs)*(18+4))
 	for i, a := range addrs {
-		b, _ := a.MarshalBinary()
-		sb.Write(b)
-		sb.Write([]byte{byte(ids[i]), byte(ids[i] >> 8), byte(ids[i] >> 16), byte(ids[i] >> 24)})
+		b, _ = a.AppendBinary(b)
+		b = append(b, byte(ids[i]), byte(ids[i]>>8), byte(ids[i]>>16), byte(ids[i]>>24))
 	}
-	return sb.String()
+	return string(b)
 }
 
 // lutFor returns the Maglev table, as backend ids per slot, of a backend
