@@ -419,7 +419,7 @@ func resetStats(stats *ebpf.Map, ids []uint32) error {
 // older Skiff, is a plain array) switches mode to plain tables for good.
 func writeLUTs(outer *ebpf.Map, mode *tableMode, ids []uint32, luts [][]uint32, innerIDs map[uint32]ebpf.MapID) error {
 	for i := 0; i < len(ids); {
-		j := min(i+innerBatch, len(ids))
+		j := min(i+innerBatch(), len(ids))
 		inners, mapIDs, err := newLUTs(ids[i:j], luts[i:j], mode.flags)
 		closeAll := func() {
 			for _, m := range inners {
@@ -508,8 +508,18 @@ func patchLUT(outer *ebpf.Map, id uint32, old, lut []uint32) error {
 	return batchUpdate(inner, keys, vals)
 }
 
-// innerBatch bounds the inner maps held open at once.
-const innerBatch = 1024
+// innerBatch bounds the inner maps held open at once, and so the tables
+// one outer-map batch installs: each batch costs an RCU grace period
+// (~10ms), so as many as the open-file limit comfortably allows, keeping
+// fdReserve descriptors for everything else.
+var innerBatch = sync.OnceValue(func() int {
+	const least, most, fdReserve = 1024, 65536, 4096
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < least+fdReserve {
+		return least
+	}
+	return int(min(lim.Cur-fdReserve, most))
+})
 
 // newLUT makes a table holding lut. A memory-mappable one is filled
 // through a mapping, with no kernel work per slot; a plain one with batch
