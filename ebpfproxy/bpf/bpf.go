@@ -119,8 +119,20 @@ type (
 )
 
 // InnerMapFlags are the flags every Maglev table must be created with: the
-// kernel requires inner maps to match the outer map's template.
-const InnerMapFlags = 1 << 12 // BPF_F_INNER_MAP
+// kernel requires inner maps to match the outer map's template, which is
+// BPF_F_INNER_MAP|BPF_F_MMAPABLE. An outer map pinned by an older Skiff
+// has a template of BPF_F_INNER_MAP alone: see LegacyInnerMapFlags.
+const InnerMapFlags = FlagInnerMap | FlagMmapable
+
+// LegacyInnerMapFlags are the flags of Maglev tables of outer maps pinned
+// before tables were memory-mappable.
+const LegacyInnerMapFlags = FlagInnerMap
+
+// Map flags (uapi/linux/bpf.h).
+const (
+	FlagMmapable = 1 << 10 // BPF_F_MMAPABLE
+	FlagInnerMap = 1 << 12 // BPF_F_INNER_MAP
+)
 
 // Hook is one socket hook program and where it attaches.
 type Hook struct {

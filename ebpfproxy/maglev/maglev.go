@@ -3,7 +3,6 @@ package maglev
 import (
 	"cmp"
 	"fmt"
-	"hash/fnv"
 	"slices"
 )
 
@@ -59,11 +58,18 @@ func (b *Builder) Size() uint32 { return uint32(b.size) }
 // stride; the stride is in [1, M-1], so with M prime the list visits every
 // slot exactly once.
 func (b *Builder) permutation(name string) (offset, skip uint64) {
-	h := fnv.New64a()
-	h.Write([]byte(b.seed))
-	h.Write([]byte{0})
-	h.Write([]byte(name))
-	x := mix(h.Sum64())
+	// FNV-1a over seed, a zero byte and name, computed in place (hash/fnv
+	// allocates a hasher per call, and a full sync builds thousands of
+	// tables).
+	h := uint64(fnvOffset)
+	for i := range len(b.seed) {
+		h = (h ^ uint64(b.seed[i])) * fnvPrime
+	}
+	h *= fnvPrime // the zero byte
+	for i := range len(name) {
+		h = (h ^ uint64(name[i])) * fnvPrime
+	}
+	x := mix(h)
 	hi, lo := x>>32, x&0xffffffff
 	return hi % b.size, lo%(b.size-1) + 1
 }
@@ -86,14 +92,13 @@ func (b *Builder) Build(backends []Backend) (Table, error) {
 	pos := make([]uint64, n)
 	skip := make([]uint64, n)
 	weights := make([]uint64, n)
-	seen := make(map[string]bool, n)
 	var maxWeight uint64
 	for i, bi := range order {
 		be := backends[bi]
-		if seen[be.Name] {
+		// Sorted by name, a name listed twice is next to itself.
+		if i > 0 && backends[order[i-1]].Name == be.Name {
 			return nil, fmt.Errorf("backend %q is listed twice", be.Name)
 		}
-		seen[be.Name] = true
 		pos[i], skip[i] = b.permutation(be.Name)
 		weights[i] = weight(be)
 		maxWeight = max(maxWeight, weights[i])
@@ -141,6 +146,12 @@ func advance(pos, skip, size uint64) uint64 {
 	}
 	return pos
 }
+
+// FNV-1a 64-bit parameters.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
 
 func weight(b Backend) uint64 {
 	if b.Weight == 0 {

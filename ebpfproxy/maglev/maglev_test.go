@@ -2,6 +2,7 @@ package maglev
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"testing"
 )
@@ -158,6 +159,28 @@ func BenchmarkBuild(b *testing.B) {
 	for b.Loop() {
 		if _, err := m.Build(bs); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPermutationIsFNV1a pins the in-place hash to hash/fnv's FNV-1a over
+// seed, a zero byte and name: tables must not change across versions.
+func TestPermutationIsFNV1a(t *testing.T) {
+	for _, tc := range []struct{ seed, name string }{
+		{"", ""}, {"", "10.0.0.1:80"}, {"node-a", "10.0.0.1:80"}, {"s", "[fd00::1]:8080"},
+	} {
+		b, err := New(Config{Size: 251, Seed: tc.seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte(tc.seed))
+		h.Write([]byte{0})
+		h.Write([]byte(tc.name))
+		x := mix(h.Sum64())
+		wantOff, wantSkip := (x>>32)%251, (x&0xffffffff)%250+1
+		if off, skip := b.permutation(tc.name); off != wantOff || skip != wantSkip {
+			t.Errorf("seed %q name %q: permutation (%d, %d), want (%d, %d)", tc.seed, tc.name, off, skip, wantOff, wantSkip)
 		}
 	}
 }

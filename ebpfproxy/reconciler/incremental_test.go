@@ -5,8 +5,12 @@ package reconciler
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
 	"github.com/skiff-dev/skiff/ebpfproxy/tables"
@@ -204,7 +208,7 @@ func TestResyncRepairsReplacedEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	svcID := want.Tables[0].ServiceID
-	other, err := newLUT(make([]uint32, 1021))
+	other, err := newLUT(make([]uint32, 1021), bpf.InnerMapFlags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,5 +233,71 @@ func TestResyncRepairsReplacedEntries(t *testing.T) {
 	}
 	if st, err := e.rec.Resync(e.ctx); err != nil || st.Changes() != 0 {
 		t.Errorf("second Resync repaired %+v (err %v)", st, err)
+	}
+}
+
+// TestMaglevTableFlags checks that tables are memory-mappable arrays, and
+// that an outer map pinned by an older Skiff, whose template is a plain
+// array (which refuses mappable tables), still gets tables: plain ones
+// filled with batch updates. The datapath works in both.
+func TestMaglevTableFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		legacy bool
+		want   uint32
+	}{
+		{"mappable", false, bpf.InnerMapFlags},
+		{"legacy pinned outer map", true, bpf.LegacyInnerMapFlags},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.legacy {
+				if err := e.rec.Uninstall(); err != nil {
+					t.Fatal(err)
+				}
+				sizes := smallSizes
+				sizes.MaglevTableSize = 1021
+				spec, err := bpf.LoadSpec(sizes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ms := spec.Maps[bpf.MapMaglev].Copy()
+				ms.InnerMap.Flags = bpf.LegacyInnerMapFlags
+				ms.Pinning = ebpf.PinNone
+				old, err := ebpf.NewMap(ms)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(mapsDir(e.pinDir), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := old.Pin(filepath.Join(mapsDir(e.pinDir), bpf.MapMaglev)); err != nil {
+					t.Fatal(err)
+				}
+				old.Close()
+				e.rec = e.open(1021)
+			}
+			b1, b2 := tcpBackend(t, "127.0.0.2:0"), tcpBackend(t, "127.0.0.3:0")
+			vip := netip.MustParseAddrPort("10.250.0.40:80")
+			e.service("flags", vip, tables.TCP, 0, b1, b2)
+			e.sync()
+			if err := consistent(e.rec.maps); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := e.rec.Dump()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inner *ebpf.Map
+			if err := e.rec.maps.maglev.Lookup(snap.Tables[0].ServiceID, &inner); err != nil {
+				t.Fatal(err)
+			}
+			defer inner.Close()
+			if got := inner.Flags(); got != tc.want {
+				t.Errorf("table flags %#x, want %#x", got, tc.want)
+			}
+			rep := e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40})
+			expectSpread(t, rep, 40, b1, b2)
+		})
 	}
 }

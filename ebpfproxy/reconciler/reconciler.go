@@ -115,7 +115,7 @@ func New(cfg Config) (*Reconciler, error) {
 		objs:    objs,
 		builder: builder,
 		maps: mapSet{services: objs.Services, backends: objs.Backends, maglev: objs.Maglev,
-			match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices},
+			match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices, tables: newTableMode()},
 		tracker:  cfg.Tables.Track(),
 		ix:       newIndex(),
 		svcIDs:   map[tables.LBKey]uint32{},
@@ -343,7 +343,8 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 	slices.SortFunc(lbs, func(a, b tables.LBService) int { return tables.CompareLBKey(a.Key, b.Key) })
 	var newIDs []uint32
 	var st SyncStats
-	for _, lb := range lbs {
+	luts := buildTables(r.builder, lbs)
+	for i, lb := range lbs {
 		id, fresh, err := r.serviceID(lb)
 		if err != nil {
 			return st, err
@@ -351,7 +352,7 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 		if fresh {
 			newIDs = append(newIDs, id)
 		}
-		u, err := r.build(lb, snat[lb.Key.Family], id)
+		u, err := r.build(lb, snat[lb.Key.Family], id, luts[i])
 		if err != nil {
 			return st, err
 		}
@@ -449,7 +450,7 @@ func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats,
 			if fresh {
 				newIDs = append(newIDs, id)
 			}
-			u, err := r.build(lb, snat[lb.Key.Family], id)
+			u, err := r.build(lb, snat[lb.Key.Family], id, nil)
 			if err != nil {
 				return st, err
 			}

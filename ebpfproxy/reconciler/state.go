@@ -4,6 +4,7 @@ package reconciler
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -59,7 +60,16 @@ func (s state) serviceIDs() map[uint32]bool {
 // mapSet is the subset of loaded maps state lives in.
 type mapSet struct {
 	services, backends, maglev, match, stats, ext *ebpf.Map
+	// tables says how new Maglev tables are made; nil for a set only read.
+	tables *tableMode
 }
+
+// tableMode holds the flags new Maglev tables get: memory-mappable ones
+// (filled with plain stores) unless the pinned outer map, made by an
+// older Skiff, only takes plain arrays.
+type tableMode struct{ flags uint32 }
+
+func newTableMode() *tableMode { return &tableMode{flags: bpf.InnerMapFlags} }
 
 func frontendKey(ap netip.AddrPort, proto uint8) bpf.ServiceKey {
 	var k bpf.ServiceKey
@@ -231,6 +241,7 @@ func (s SyncStats) Changes() int {
 type step string
 
 const (
+	stepApplyStart    step = "apply-start"
 	stepBackendsWrite step = "backends-write"
 	stepMatchWrite    step = "affinity-match-write"
 	stepTablesWrite   step = "maglev-write"
@@ -253,6 +264,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 	if after == nil {
 		after = func(step) {}
 	}
+
+	after(stepApplyStart)
 
 	// 1. Backends.
 	var beKeys []uint32
@@ -280,11 +293,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 
 	// 3. Maglev tables: a fresh inner map swapped in whole, so a hook sees
 	// either the old table or the new one.
-	for _, id := range newIDs {
-		zero := make([]bpf.ServiceStats, ebpf.MustPossibleCPU())
-		if err := m.stats.Update(id, zero, ebpf.UpdateAny); err != nil {
-			return st, fmt.Errorf("reset counters of service %d: %w", id, err)
-		}
+	if err := resetStats(m.stats, newIDs); err != nil {
+		return st, err
 	}
 	var tableIDs []uint32
 	var tableLUTs [][]uint32
@@ -311,7 +321,10 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 		}
 		tableIDs, tableLUTs = append(tableIDs, id), append(tableLUTs, lut)
 	}
-	if err := writeLUTs(m.maglev, tableIDs, tableLUTs, innerIDs); err != nil {
+	if m.tables == nil {
+		m.tables = newTableMode()
+	}
+	if err := writeLUTs(m.maglev, m.tables, tableIDs, tableLUTs, innerIDs); err != nil {
 		return st, err
 	}
 	st.TablesWritten += len(tableIDs)
@@ -377,13 +390,37 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 	return st, nil
 }
 
+// resetStats zeroes the per-CPU counters of ids, in batches.
+func resetStats(stats *ebpf.Map, ids []uint32) error {
+	ncpu := ebpf.MustPossibleCPU()
+	for i := 0; i < len(ids); i += batchChunk {
+		j := min(i+batchChunk, len(ids))
+		zero := make([]bpf.ServiceStats, (j-i)*ncpu)
+		_, err := stats.BatchUpdate(ids[i:j], zero, nil)
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			err = nil
+			for _, id := range ids[i:j] {
+				if err = stats.Update(id, zero[:ncpu], ebpf.UpdateAny); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("reset counters of services %d to %d: %w", ids[i], ids[j-1], err)
+		}
+	}
+	return nil
+}
+
 // writeLUTs installs fresh tables for ids. Each write to the outer map (a
 // map of maps) makes the kernel wait for an RCU grace period, about 10ms
-// here, so the tables go in with batch updates: one wait per batch.
-func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32, innerIDs map[uint32]ebpf.MapID) error {
-	for i := 0; i < len(ids); i += innerBatch {
-		j := min(i+innerBatch, len(ids))
-		inners, mapIDs, err := newLUTs(ids[i:j], luts[i:j])
+// here, so the tables go in with batch updates: one wait per batch. An
+// outer map that refuses memory-mappable tables (its template, pinned by an
+// older Skiff, is a plain array) switches mode to plain tables for good.
+func writeLUTs(outer *ebpf.Map, mode *tableMode, ids []uint32, luts [][]uint32, innerIDs map[uint32]ebpf.MapID) error {
+	for i := 0; i < len(ids); {
+		j := min(i+innerBatch(), len(ids))
+		inners, mapIDs, err := newLUTs(ids[i:j], luts[i:j], mode.flags)
 		closeAll := func() {
 			for _, m := range inners {
 				if m != nil {
@@ -400,7 +437,7 @@ func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32, innerIDs map[uint
 			fds[k] = uint32(inner.FD())
 			innerIDs[ids[i+k]] = mapIDs[k]
 		}
-		_, err = outer.BatchUpdate(ids[i:j], fds, nil)
+		n, err := outer.BatchUpdate(ids[i:j], fds, nil)
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			err = nil
 			for k, inner := range inners {
@@ -410,21 +447,26 @@ func writeLUTs(outer *ebpf.Map, ids []uint32, luts [][]uint32, innerIDs map[uint
 			}
 		}
 		closeAll()
+		if errors.Is(err, unix.EINVAL) && n == 0 && mode.flags != bpf.LegacyInnerMapFlags {
+			mode.flags = bpf.LegacyInnerMapFlags
+			continue // the same batch again, as plain tables
+		}
 		if err != nil {
 			return fmt.Errorf("install maglev tables: %w", err)
 		}
+		i = j
 	}
 	return nil
 }
 
 // newLUTs creates and fills tables, on every CPU when there are many:
 // creating and filling is per-table kernel work that runs in parallel.
-func newLUTs(ids []uint32, luts [][]uint32) ([]*ebpf.Map, []ebpf.MapID, error) {
+func newLUTs(ids []uint32, luts [][]uint32, flags uint32) ([]*ebpf.Map, []ebpf.MapID, error) {
 	inners := make([]*ebpf.Map, len(ids))
 	mapIDs := make([]ebpf.MapID, len(ids))
 	errs := make([]error, len(ids))
 	one := func(k int) {
-		inner, err := newLUT(luts[k])
+		inner, err := newLUT(luts[k], flags)
 		if err == nil {
 			mapIDs[k], err = mapID(inner)
 			inners[k] = inner
@@ -466,20 +508,40 @@ func patchLUT(outer *ebpf.Map, id uint32, old, lut []uint32) error {
 	return batchUpdate(inner, keys, vals)
 }
 
-// innerBatch bounds the inner maps held open at once.
-const innerBatch = 1024
+// innerBatch bounds the inner maps held open at once, and so the tables
+// one outer-map batch installs: each batch costs an RCU grace period
+// (~10ms), so as many as the open-file limit comfortably allows, keeping
+// fdReserve descriptors for everything else.
+var innerBatch = sync.OnceValue(func() int {
+	const least, most, fdReserve = 1024, 65536, 4096
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < least+fdReserve {
+		return least
+	}
+	return int(min(lim.Cur-fdReserve, most))
+})
 
-func newLUT(lut []uint32) (*ebpf.Map, error) {
+// newLUT makes a table holding lut. A memory-mappable one is filled
+// through a mapping, with no kernel work per slot; a plain one with batch
+// updates (one kernel update per slot).
+func newLUT(lut []uint32, flags uint32) (*ebpf.Map, error) {
 	inner, err := ebpf.NewMap(&ebpf.MapSpec{
 		Name:       "skiff_maglev",
 		Type:       ebpf.Array,
 		KeySize:    4,
 		ValueSize:  4,
 		MaxEntries: uint32(len(lut)),
-		Flags:      bpf.InnerMapFlags,
+		Flags:      flags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create table: %w", err)
+	}
+	if flags&bpf.FlagMmapable != 0 {
+		if err := fillMapped(inner, lut); err != nil {
+			inner.Close()
+			return nil, fmt.Errorf("fill table: %w", err)
+		}
+		return inner, nil
 	}
 	keys := make([]uint32, len(lut))
 	for i := range keys {
@@ -490,6 +552,25 @@ func newLUT(lut []uint32) (*ebpf.Map, error) {
 		return nil, fmt.Errorf("fill table: %w", err)
 	}
 	return inner, nil
+}
+
+// fillMapped writes lut into a fresh memory-mappable array. The kernel
+// lays array elements out 8 bytes apart (round_up(value_size, 8)).
+func fillMapped(m *ebpf.Map, lut []uint32) error {
+	const elem = 8
+	page := unix.Getpagesize()
+	size := (len(lut)*elem + page - 1) / page * page
+	b, err := unix.Mmap(m.FD(), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("map table: %w", err)
+	}
+	for i, v := range lut {
+		binary.NativeEndian.PutUint32(b[i*elem:], v)
+	}
+	if err := unix.Munmap(b); err != nil {
+		return fmt.Errorf("unmap table: %w", err)
+	}
+	return nil
 }
 
 const batchChunk = 8192

@@ -6,8 +6,9 @@ import (
 	"container/heap"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
@@ -359,8 +360,9 @@ func commit(cur state, tc *touched, to state) {
 	}
 }
 
-// build computes a unit's contribution for id.
-func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32) (*unit, error) {
+// build computes a unit's contribution for id. table, when not nil, is the
+// Maglev table of lb's backends computed beforehand (see buildTables).
+func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, table maglev.Table) (*unit, error) {
 	u := &unit{lb: lb, snat: snat, id: id}
 	ids, err := r.backendIDs(lb.Backends)
 	if err != nil {
@@ -376,7 +378,7 @@ func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32) (*un
 	}
 	if len(ids) > 0 {
 		u.lutKey = lutKey(lb.Backends, ids)
-		if u.lut, err = r.lutFor(u.lutKey, lb.Backends, ids); err != nil {
+		if u.lut, err = r.lutFor(u.lutKey, lb.Backends, ids, table); err != nil {
 			return nil, fmt.Errorf("maglev table for %s: %w", lb.Key, err)
 		}
 		val.LutSize = uint32(len(u.lut))
@@ -410,29 +412,26 @@ func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32) (*un
 // lutKey names a backend set with its ids for the Maglev memo; addrs are
 // sorted.
 func lutKey(addrs []netip.AddrPort, ids []uint32) string {
-	var sb strings.Builder
+	b := make([]byte, 0, len(addrs)*(18+4))
 	for i, a := range addrs {
-		b, _ := a.MarshalBinary()
-		sb.Write(b)
-		sb.Write([]byte{byte(ids[i]), byte(ids[i] >> 8), byte(ids[i] >> 16), byte(ids[i] >> 24)})
+		b, _ = a.AppendBinary(b)
+		b = append(b, byte(ids[i]), byte(ids[i]>>8), byte(ids[i]>>16), byte(ids[i]>>24))
 	}
-	return sb.String()
+	return string(b)
 }
 
 // lutFor returns the Maglev table, as backend ids per slot, of a backend
 // set: the memoized one if a unit has it, else a new one. Units with the
 // same backends share the (read-only) slice.
-func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32) ([]uint32, error) {
+func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32, table maglev.Table) ([]uint32, error) {
 	if lut, ok := r.memo[key]; ok {
 		return lut, nil
 	}
-	bs := make([]maglev.Backend, len(addrs))
-	for i, a := range addrs {
-		bs[i] = maglev.Backend{Name: a.String()}
-	}
-	table, err := r.builder.Build(bs)
-	if err != nil {
-		return nil, err
+	if table == nil {
+		var err error
+		if table, err = buildTable(r.builder, addrs); err != nil {
+			return nil, err
+		}
 	}
 	lut := make([]uint32, len(table))
 	for i, b := range table {
@@ -441,6 +440,43 @@ func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32) ([
 	r.memo[key] = lut
 	r.stats.tablesBuilt++
 	return lut, nil
+}
+
+// buildTable is the Maglev table of a backend set, as indices into addrs.
+func buildTable(b *maglev.Builder, addrs []netip.AddrPort) (maglev.Table, error) {
+	bs := make([]maglev.Backend, len(addrs))
+	for i, a := range addrs {
+		bs[i] = maglev.Backend{Name: a.String()}
+	}
+	return b.Build(bs)
+}
+
+// parallelTables is the number of units from which buildTables spreads the
+// work over the CPUs.
+const parallelTables = 256
+
+// buildTables computes the Maglev tables of many units on every CPU (the
+// tables depend on the backend addresses only, not on ids): what a full
+// sync of thousands of services spends most of its computing on. Units
+// with no backends get nil. Errors are left for build to report.
+func buildTables(b *maglev.Builder, lbs []tables.LBService) []maglev.Table {
+	out := make([]maglev.Table, len(lbs))
+	if len(lbs) < parallelTables {
+		return out
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(lbs); i += workers {
+				if len(lbs[i].Backends) > 0 {
+					out[i], _ = buildTable(b, lbs[i].Backends)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // backendIDs returns the ids of addrs, taking new ones as needed.

@@ -127,11 +127,13 @@ struct {
  * One Maglev table per service: an array of backend ids. BPF_F_INNER_MAP
  * lets tables of different sizes share the outer map, so the table size can
  * change across restarts; svc_val.lut_size says how big each one is.
+ * BPF_F_MMAPABLE lets the reconciler fill a new table with plain stores
+ * through a mapping instead of one kernel update per slot.
  */
 struct maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAGLEV_DEFAULT_SIZE);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 };
