@@ -38,7 +38,10 @@ func addClientHook(s *genericapiserver.GenericAPIServer, name string, hook func(
 		if err != nil {
 			return err
 		}
-		return hook(hc, client)
+		started := time.Now()
+		err = hook(hc, client)
+		klog.FromContext(hc).V(2).Info("Post-start hook done", "hook", name, "duration", time.Since(started), "err", err)
+		return err
 	})
 }
 

@@ -70,10 +70,15 @@ var metricsScheme = func() *runtime.Scheme {
 // apiextensions-apiserver → 404, as kube-apiserver's CreateServerChain does.
 // ready is called once the chain reports ready (see addStartupMemoryHook).
 func buildChain(ctx context.Context, o *Options, ready func()) (*aggregatorapiserver.APIAggregator, error) {
+	started := time.Now()
+	step := func(name string) {
+		klog.FromContext(ctx).V(2).Info("Server chain step done", "step", name, "elapsed", time.Since(started))
+	}
 	base, deps, err := buildGenericConfig(ctx, o)
 	if err != nil {
 		return nil, err
 	}
+	step("generic config")
 
 	extCfg, err := apiExtensionsConfig(base, o, deps)
 	if err != nil {
@@ -84,11 +89,13 @@ func buildChain(ctx context.Context, o *Options, ready func()) (*aggregatorapise
 	if err != nil {
 		return nil, fmt.Errorf("create apiextensions-apiserver: %w", err)
 	}
+	step("apiextensions-apiserver")
 
 	builtin, err := newBuiltinServer(base, o, deps, ext.GenericAPIServer)
 	if err != nil {
 		return nil, err
 	}
+	step("built-in groups")
 
 	aggCfg, err := aggregatorConfig(base, o, deps)
 	if err != nil {
@@ -98,6 +105,7 @@ func buildChain(ctx context.Context, o *Options, ready func()) (*aggregatorapise
 	if err != nil {
 		return nil, err
 	}
+	step("kube-aggregator")
 	if err := addStartupMemoryHook(agg.GenericAPIServer, ready); err != nil {
 		return nil, err
 	}

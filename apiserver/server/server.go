@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/klog/v2"
@@ -50,6 +51,12 @@ func New(opts *Options) (*Server, error) {
 func (s *Server) Start(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
 	o := s.opts
+	started := time.Now()
+	// step logs the start-up timeline at V(2), each step with the time
+	// since Start began.
+	step := func(name string) {
+		logger.V(2).Info("Start-up step done", "step", name, "elapsed", time.Since(started))
+	}
 	endStartupGC := beginStartupGC()
 	defer endStartupGC()
 
@@ -84,22 +91,26 @@ func (s *Server) Start(ctx context.Context) error {
 			<-embedded.Done()
 		}()
 		o.Etcd.StorageConfig.Transport.ServerList = []string{embedded.ClientURL()}
+		step("embedded etcd ready")
 	}
 
 	if o.WriteAdminKubeconfig {
 		if err := s.ensureCredentials(); err != nil {
 			return err
 		}
+		step("credentials")
 	}
 
 	chain, err := buildChain(ctx, o, endStartupGC)
 	if err != nil {
 		return err
 	}
+	step("server chain built")
 	prepared, err := chain.PrepareRun()
 	if err != nil {
 		return fmt.Errorf("prepare API server: %w", err)
 	}
+	step("server chain prepared")
 	if o.WriteAdminKubeconfig {
 		logger.Info("Admin kubeconfig written", "path", s.KubeconfigPath)
 	}

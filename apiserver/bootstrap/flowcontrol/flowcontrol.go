@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap"
@@ -73,17 +74,32 @@ func Ensure(ctx context.Context, client kubernetes.Interface) error {
 		// concurrently (sequentially, the ~60 round trips held /readyz
 		// back for over a second), the priority levels before the flow
 		// schemas that name them.
+		// One LIST per kind instead of a GET per object; a write that
+		// meets a change made since fails the pass, and the next pass
+		// lists again.
 		levels := client.FlowcontrolV1().PriorityLevelConfigurations()
+		levelList, err := levels.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = fmt.Errorf("list PriorityLevelConfigurations: %w", err)
+			logger.V(1).Info("Retrying APF bootstrap configuration", "err", last)
+			return false, nil
+		}
+		schemas := client.FlowcontrolV1().FlowSchemas()
+		schemaList, err := schemas.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = fmt.Errorf("list FlowSchemas: %w", err)
+			logger.V(1).Info("Retrying APF bootstrap configuration", "err", last)
+			return false, nil
+		}
 		errs := parallel(expected.levels, func(want *flowcontrolv1.PriorityLevelConfiguration) error {
 			return reconcile(ctx, want, ops[*flowcontrolv1.PriorityLevelConfiguration]{
-				kind: "PriorityLevelConfiguration", get: levels.Get, create: levels.Create, update: levels.Update,
+				kind: "PriorityLevelConfiguration", get: listed(levelList.Items, flowcontrolv1.Resource("prioritylevelconfigurations")), create: levels.Create, update: levels.Update,
 				specEqual: priorityLevelSpecsEqual, copySpec: func(to, from *flowcontrolv1.PriorityLevelConfiguration) { to.Spec = *from.Spec.DeepCopy() },
 			})
 		})
-		schemas := client.FlowcontrolV1().FlowSchemas()
 		errs = append(errs, parallel(expected.schemas, func(want *flowcontrolv1.FlowSchema) error {
 			return reconcile(ctx, want, ops[*flowcontrolv1.FlowSchema]{
-				kind: "FlowSchema", get: schemas.Get, create: schemas.Create, update: schemas.Update,
+				kind: "FlowSchema", get: listed(schemaList.Items, flowcontrolv1.Resource("flowschemas")), create: schemas.Create, update: schemas.Update,
 				specEqual: func(want, have *flowcontrolv1.FlowSchema) bool {
 					return apiequality.Semantic.DeepEqual(want.Spec, have.Spec)
 				},
@@ -104,6 +120,25 @@ func Ensure(ctx context.Context, client kubernetes.Interface) error {
 		return fmt.Errorf("ensure APF bootstrap configuration: %w", err)
 	}
 	return nil
+}
+
+// listed returns a get that answers from items, as listed at the start of
+// a pass.
+func listed[T any, P interface {
+	*T
+	metav1.Object
+}](items []T, gr schema.GroupResource) func(context.Context, string, metav1.GetOptions) (P, error) {
+	byName := make(map[string]P, len(items))
+	for i := range items {
+		p := P(&items[i])
+		byName[p.GetName()] = p
+	}
+	return func(_ context.Context, name string, _ metav1.GetOptions) (P, error) {
+		if p, ok := byName[name]; ok {
+			return p, nil
+		}
+		return nil, apierrors.NewNotFound(gr, name)
+	}
 }
 
 // parallel runs fn on every item at once and returns the errors.

@@ -83,6 +83,14 @@ func TestEnsureCreatesEverythingOnce(t *testing.T) {
 	if creates, updates := countWrites(client); creates != 0 || updates != 0 {
 		t.Fatalf("second pass wrote: %d creates, %d updates", creates, updates)
 	}
+	// Reads: one LIST per kind, no GET per object.
+	reads := map[string]int{}
+	for _, a := range client.Actions() {
+		reads[a.GetVerb()]++
+	}
+	if reads["list"] != 2 || reads["get"] != 0 {
+		t.Errorf("second pass read with %d lists and %d gets, want 2 lists and no get", reads["list"], reads["get"])
+	}
 }
 
 func TestEnsureReconcilesExistingObjects(t *testing.T) {
@@ -191,9 +199,11 @@ func TestEnsureRetriesUntilWritesAreAccepted(t *testing.T) {
 
 func TestEnsureStopsWithContext(t *testing.T) {
 	client := fake.NewClientset()
-	client.PrependReactor("get", "*", func(clienttesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewInternalError(errors.New("etcd down"))
-	})
+	for _, verb := range []string{"get", "list"} {
+		client.PrependReactor(verb, "*", func(clienttesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewInternalError(errors.New("etcd down"))
+		})
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	err := Ensure(ctx, client)

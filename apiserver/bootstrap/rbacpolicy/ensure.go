@@ -26,39 +26,62 @@ import (
 // together; the caller retries the whole pass until it succeeds.
 func Ensure(ctx context.Context, client kubernetes.Interface) error {
 	rbac, namespaces := client.RbacV1(), client.CoreV1().Namespaces()
+	// One LIST per kind instead of one GET per object: on a fresh server
+	// every GET would answer NotFound, on a restart every object is
+	// usually up to date already.
+	l, err := list(ctx, rbac)
+	if err != nil {
+		return err
+	}
 	var tasks []func() error
 	for _, role := range ClusterRoles() {
 		tasks = append(tasks, func() error {
+			m := &listedRoleModifier{RuleOwnerModifier: reconciliation.ClusterRoleModifier{Client: rbac.ClusterRoles()}, gr: rbacv1.Resource("clusterroles")}
+			if o := l.clusterRoles[role.Name]; o != nil {
+				m.first = reconciliation.ClusterRoleRuleOwner{ClusterRole: o}
+			}
 			return ensureRole(ctx, "ClusterRole", role.Name, reconciliation.ReconcileRoleOptions{
 				Role:    reconciliation.ClusterRoleRuleOwner{ClusterRole: &role},
-				Client:  reconciliation.ClusterRoleModifier{Client: rbac.ClusterRoles()},
+				Client:  m,
 				Confirm: true,
 			})
 		})
 	}
 	for _, binding := range ClusterRoleBindings() {
 		tasks = append(tasks, func() error {
+			m := &listedBindingModifier{RoleBindingModifier: reconciliation.ClusterRoleBindingClientAdapter{Client: rbac.ClusterRoleBindings()}, gr: rbacv1.Resource("clusterrolebindings")}
+			if o := l.clusterRoleBindings[binding.Name]; o != nil {
+				m.first = reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: o}
+			}
 			return ensureBinding(ctx, "ClusterRoleBinding", binding.Name, reconciliation.ReconcileRoleBindingOptions{
 				RoleBinding: reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: &binding},
-				Client:      reconciliation.ClusterRoleBindingClientAdapter{Client: rbac.ClusterRoleBindings()},
+				Client:      m,
 				Confirm:     true,
 			})
 		})
 	}
 	for _, role := range Roles() {
 		tasks = append(tasks, func() error {
+			m := &listedRoleModifier{RuleOwnerModifier: reconciliation.RoleModifier{Client: rbac, NamespaceClient: namespaces}, gr: rbacv1.Resource("roles")}
+			if o := l.roles[key(role.Namespace, role.Name)]; o != nil {
+				m.first = reconciliation.RoleRuleOwner{Role: o}
+			}
 			return ensureRole(ctx, "Role", role.Namespace+"/"+role.Name, reconciliation.ReconcileRoleOptions{
 				Role:    reconciliation.RoleRuleOwner{Role: &role},
-				Client:  reconciliation.RoleModifier{Client: rbac, NamespaceClient: namespaces},
+				Client:  m,
 				Confirm: true,
 			})
 		})
 	}
 	for _, binding := range RoleBindings() {
 		tasks = append(tasks, func() error {
+			m := &listedBindingModifier{RoleBindingModifier: reconciliation.RoleBindingClientAdapter{Client: rbac, NamespaceClient: namespaces}, gr: rbacv1.Resource("rolebindings")}
+			if o := l.roleBindings[key(binding.Namespace, binding.Name)]; o != nil {
+				m.first = reconciliation.RoleBindingAdapter{RoleBinding: o}
+			}
 			return ensureBinding(ctx, "RoleBinding", binding.Namespace+"/"+binding.Name, reconciliation.ReconcileRoleBindingOptions{
 				RoleBinding: reconciliation.RoleBindingAdapter{RoleBinding: &binding},
-				Client:      reconciliation.RoleBindingClientAdapter{Client: rbac, NamespaceClient: namespaces},
+				Client:      m,
 				Confirm:     true,
 			})
 		})
