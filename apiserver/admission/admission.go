@@ -9,12 +9,16 @@ import (
 	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 
+	"github.com/skiff-dev/skiff/apiserver/admission/certificateapproval"
+	"github.com/skiff-dev/skiff/apiserver/admission/certificatesigning"
+	"github.com/skiff-dev/skiff/apiserver/admission/certificatesubjectrestriction"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultingressclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultstorageclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaulttolerationseconds"
 	"github.com/skiff-dev/skiff/apiserver/admission/limitranger"
 	"github.com/skiff-dev/skiff/apiserver/admission/noderestriction"
 	"github.com/skiff-dev/skiff/apiserver/admission/nodetaint"
+	"github.com/skiff-dev/skiff/apiserver/admission/persistentvolumeclaimresize"
 	"github.com/skiff-dev/skiff/apiserver/admission/podsecurity"
 	"github.com/skiff-dev/skiff/apiserver/admission/priority"
 	"github.com/skiff-dev/skiff/apiserver/admission/resourcequota"
@@ -29,23 +33,27 @@ import (
 // ResourceQuota comes last so that it counts what every other plugin let
 // through.
 var OrderedPlugins = []string{
-	lifecycle.PluginName,                    // NamespaceLifecycle
-	limitranger.PluginName,                  // LimitRanger
-	serviceaccount.PluginName,               // ServiceAccount
-	noderestriction.PluginName,              // NodeRestriction
-	nodetaint.PluginName,                    // TaintNodesByCondition
-	podsecurity.PluginName,                  // PodSecurity
-	priority.PluginName,                     // Priority
-	defaulttolerationseconds.PluginName,     // DefaultTolerationSeconds
-	defaultstorageclass.PluginName,          // DefaultStorageClass
-	storageobjectinuseprotection.PluginName, // StorageObjectInUseProtection
-	runtimeclass.PluginName,                 // RuntimeClass
-	defaultingressclass.PluginName,          // DefaultIngressClass
-	mutatingadmissionpolicy.PluginName,      // MutatingAdmissionPolicy
-	mutatingwebhook.PluginName,              // MutatingAdmissionWebhook
-	validatingadmissionpolicy.PluginName,    // ValidatingAdmissionPolicy
-	validatingwebhook.PluginName,            // ValidatingAdmissionWebhook
-	resourcequota.PluginName,                // ResourceQuota
+	lifecycle.PluginName,                     // NamespaceLifecycle
+	limitranger.PluginName,                   // LimitRanger
+	serviceaccount.PluginName,                // ServiceAccount
+	noderestriction.PluginName,               // NodeRestriction
+	nodetaint.PluginName,                     // TaintNodesByCondition
+	podsecurity.PluginName,                   // PodSecurity
+	priority.PluginName,                      // Priority
+	defaulttolerationseconds.PluginName,      // DefaultTolerationSeconds
+	defaultstorageclass.PluginName,           // DefaultStorageClass
+	storageobjectinuseprotection.PluginName,  // StorageObjectInUseProtection
+	persistentvolumeclaimresize.PluginName,   // PersistentVolumeClaimResize
+	runtimeclass.PluginName,                  // RuntimeClass
+	certificateapproval.PluginName,           // CertificateApproval
+	certificatesigning.PluginName,            // CertificateSigning
+	certificatesubjectrestriction.PluginName, // CertificateSubjectRestriction
+	defaultingressclass.PluginName,           // DefaultIngressClass
+	mutatingadmissionpolicy.PluginName,       // MutatingAdmissionPolicy
+	mutatingwebhook.PluginName,               // MutatingAdmissionWebhook
+	validatingadmissionpolicy.PluginName,     // ValidatingAdmissionPolicy
+	validatingwebhook.PluginName,             // ValidatingAdmissionWebhook
+	resourcequota.PluginName,                 // ResourceQuota
 }
 
 // DefaultOffPlugins returns the plugins of OrderedPlugins that are off
@@ -69,7 +77,11 @@ func NewOptions() *genericoptions.AdmissionOptions {
 	defaulttolerationseconds.Register(o.Plugins)
 	defaultstorageclass.Register(o.Plugins)
 	storageobjectinuseprotection.Register(o.Plugins)
+	persistentvolumeclaimresize.Register(o.Plugins)
 	runtimeclass.Register(o.Plugins)
+	certificateapproval.Register(o.Plugins)
+	certificatesigning.Register(o.Plugins)
+	certificatesubjectrestriction.Register(o.Plugins)
 	defaultingressclass.Register(o.Plugins)
 	resourcequota.Register(o.Plugins)
 	o.RecommendedPluginOrder = append([]string(nil), OrderedPlugins...)

@@ -4,6 +4,7 @@
 // Skiff's own (subpackages: ServiceAccount, LimitRanger, ResourceQuota,
 // PodSecurity, Priority, RuntimeClass, DefaultStorageClass,
 // DefaultTolerationSeconds, TaintNodesByCondition, DefaultIngressClass,
-// StorageObjectInUseProtection), with kube-apiserver's names, order and
-// defaults.
+// StorageObjectInUseProtection, PersistentVolumeClaimResize,
+// CertificateApproval, CertificateSigning, CertificateSubjectRestriction),
+// with kube-apiserver's names, order and defaults.
 package admission

@@ -16,13 +16,20 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/certs"
+	"github.com/skiff-dev/skiff/apiserver/testserver"
 )
 
 // userClient returns a client authenticated by a client certificate the
 // test server's CA signs for user (CN) in groups (O).
 func userClient(t *testing.T, user string, groups ...string) kubernetes.Interface {
 	t.Helper()
-	pki := filepath.Join(server.DataDir, "pki")
+	return userClientOf(t, server, user, groups...)
+}
+
+// userClientOf is userClient for the test server s.
+func userClientOf(t *testing.T, s *testserver.TestServer, user string, groups ...string) kubernetes.Interface {
+	t.Helper()
+	pki := filepath.Join(s.DataDir, "pki")
 	ca, err := certs.EnsureCA(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"), "skiff-ca")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +39,7 @@ func userClient(t *testing.T, user string, groups ...string) kubernetes.Interfac
 	if err := ca.EnsureClient(cert, key, user, groups); err != nil {
 		t.Fatal(err)
 	}
-	cfg := rest.AnonymousClientConfig(server.Config)
+	cfg := rest.AnonymousClientConfig(s.Config)
 	cfg.CertFile, cfg.KeyFile = cert, key
 	return kubernetes.NewForConfigOrDie(cfg)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -11,12 +12,13 @@ import (
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/skiff-dev/skiff/apiserver/admission/signerauthz"
 	"github.com/skiff-dev/skiff/apiserver/authz/rbac"
 )
 
-// policyAuthorizer evaluates the bootstrap policy, plus extra RoleBindings,
-// with Skiff's RBAC authorizer.
-func policyAuthorizer(t *testing.T, extra ...rbacv1.RoleBinding) *rbac.Authorizer {
+// policyAuthorizer evaluates the bootstrap policy, plus extra RoleBindings
+// and ClusterRoleBindings, with Skiff's RBAC authorizer.
+func policyAuthorizer(t *testing.T, extra ...any) *rbac.Authorizer {
 	t.Helper()
 	newIndexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -36,8 +38,18 @@ func policyAuthorizer(t *testing.T, extra ...rbacv1.RoleBinding) *rbac.Authorize
 	for _, r := range Roles() {
 		add(roles, &r)
 	}
-	for _, b := range append(RoleBindings(), extra...) {
+	for _, b := range RoleBindings() {
 		add(roleBindings, &b)
+	}
+	for _, e := range extra {
+		switch b := e.(type) {
+		case rbacv1.RoleBinding:
+			add(roleBindings, &b)
+		case rbacv1.ClusterRoleBinding:
+			add(clusterRoleBindings, &b)
+		default:
+			t.Fatalf("extra binding of type %T", e)
+		}
 	}
 	return rbac.New(
 		rbaclisters.NewRoleLister(roles),
@@ -134,6 +146,48 @@ func TestPolicyAuthorizes(t *testing.T) {
 			}
 			if got := decision == authorizer.DecisionAllow; got != tc.allow {
 				t.Errorf("allowed = %v (reason %q), want %v", got, reason, tc.allow)
+			}
+		})
+	}
+}
+
+// TestCertificateSignerPermissions checks, as the CertificateApproval and
+// CertificateSigning admission plugins ask, the approve and sign grants of
+// upstream's bootstrap policy: the certificate controller approves kubelet
+// client requests and signs for the four kubernetes.io signers it serves;
+// the signer approver roles approve for their signer only.
+func TestCertificateSignerPermissions(t *testing.T) {
+	a := policyAuthorizer(t, rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "serving-approver"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:certificates.k8s.io:kubelet-serving-approver"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "approver"}},
+	})
+	ctrl := &user.DefaultInfo{Name: "system:serviceaccount:kube-system:certificate-controller", Groups: []string{"system:serviceaccounts", user.AllAuthenticated}}
+	approver := &user.DefaultInfo{Name: "approver", Groups: []string{user.AllAuthenticated}}
+	someone := &user.DefaultInfo{Name: "someone", Groups: []string{user.AllAuthenticated}}
+	tests := []struct {
+		user         user.Info
+		verb, signer string
+		allow        bool
+	}{
+		{ctrl, "approve", certificatesv1.KubeAPIServerClientKubeletSignerName, true},
+		{ctrl, "approve", certificatesv1.KubeAPIServerClientSignerName, false},
+		{ctrl, "approve", certificatesv1.KubeletServingSignerName, false},
+		{ctrl, "sign", certificatesv1.KubeAPIServerClientKubeletSignerName, true},
+		{ctrl, "sign", certificatesv1.KubeAPIServerClientSignerName, true},
+		{ctrl, "sign", certificatesv1.KubeletServingSignerName, true},
+		{ctrl, "sign", "kubernetes.io/legacy-unknown", true},
+		{ctrl, "sign", "example.com/foo", false},
+		{approver, "approve", certificatesv1.KubeletServingSignerName, true},
+		{approver, "approve", certificatesv1.KubeAPIServerClientSignerName, false},
+		{approver, "sign", certificatesv1.KubeletServingSignerName, false},
+		{someone, "approve", certificatesv1.KubeAPIServerClientKubeletSignerName, false},
+		{someone, "sign", certificatesv1.KubeAPIServerClientKubeletSignerName, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.user.GetName()+" "+tc.verb+" "+tc.signer, func(t *testing.T) {
+			if got := signerauthz.Allowed(context.Background(), a, tc.user, tc.verb, tc.signer); got != tc.allow {
+				t.Errorf("allowed = %v, want %v", got, tc.allow)
 			}
 		})
 	}
