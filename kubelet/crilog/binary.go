@@ -40,10 +40,10 @@ func resolve(configured, self string) (string, Source, error) {
 	if configured != "" {
 		p, err := filepath.Abs(configured)
 		if err != nil {
-			return "", "", fmt.Errorf("CRI logger %s: %w", configured, err)
+			return "", "", fmt.Errorf("%s: %w", configured, err)
 		}
 		if err := checkExecutable(p); err != nil {
-			return "", "", fmt.Errorf("CRI logger: %w", err)
+			return "", "", err
 		}
 		return p, SourceConfigured, nil
 	}
@@ -53,7 +53,7 @@ func resolve(configured, self string) (string, Source, error) {
 		case err == nil:
 			return sibling, SourceSibling, nil
 		case !errors.Is(err, os.ErrNotExist):
-			return "", "", fmt.Errorf("CRI logger next to %s: %w", self, err)
+			return "", "", fmt.Errorf("%s next to %s: %w", BinaryName, self, err)
 		}
 	}
 	return self, SourceSelf, nil
