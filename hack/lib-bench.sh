@@ -186,8 +186,10 @@ cluster::classify() {
 		containerd) cl_containerd+=("${pid}") && continue ;;
 		containerd-shim*) cl_shim+=("${pid}") && continue ;;
 		esac
-		# The kubelet's CRI-format log driver: the skiff binary run by
-		# the shim as `skiff skiff-cri-logger PATH`, one per container.
+		# The kubelet's CRI-format log driver, run by the shim as
+		# `skiff-cri-logger skiff-cri-logger PATH` (or, without that
+		# binary beside skiff, `skiff skiff-cri-logger PATH`), one per
+		# container.
 		args=()
 		mapfile -d '' -t args 2>/dev/null <"/proc/${pid}/cmdline" || true
 		if [ "${args[1]:-}" = skiff-cri-logger ]; then

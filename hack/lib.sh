@@ -29,3 +29,9 @@ skiff::ldflags() {
 	echo "-X ${pkg}.skiffVersion=${SKIFF_VERSION} -X ${pkg}.gitCommit=${commit} -X ${pkg}.gitTreeState=${tree} -X ${pkg}.buildDate=${date}" \
 		"-X ${base}.gitVersion=${kube} -X ${base}.gitMajor=1 -X ${base}.gitMinor=37 -X ${base}.gitCommit=${commit} -X ${base}.gitTreeState=${tree} -X ${base}.buildDate=${date}"
 }
+
+# The ldflags of cmd/skiff-cri-logger, which links only the standard library
+# and containerd's logging package (not internal/version): its version.
+skiff::logger_ldflags() {
+	echo "-X main.version=${SKIFF_VERSION}"
+}

@@ -73,6 +73,10 @@ type Config struct {
 	// ContainerdAddress is a running containerd's socket; empty starts a
 	// Skiff-owned one under DataDir.
 	ContainerdAddress string
+	// CRILogger is the binary the containerd shim starts per container to
+	// write its CRI log (cmd/skiff-cri-logger). Empty: skiff-cri-logger
+	// next to the running executable, else the running executable itself.
+	CRILogger string
 	// CgroupRoot is the parent cgroup of all pods (runtime.DefaultCgroupRoot).
 	CgroupRoot string
 	// PodCIDR is the range pod IPs come from; empty waits for the Node's
@@ -321,7 +325,7 @@ func (k *Kubelet) start(ctx context.Context) error {
 	objects := podworkers.APIObjects{Client: k.client}
 	rt, err := runtime.New(ctx, runtime.Config{
 		DataDir: k.cfg.DataDir, ContainerdAddress: k.cfg.ContainerdAddress, CgroupRoot: k.cfg.CgroupRoot,
-		Network: netw, NodeName: k.cfg.NodeName, HostIPs: hostIPs, Objects: objects,
+		LoggerBinary: k.cfg.CRILogger, Network: netw, NodeName: k.cfg.NodeName, HostIPs: hostIPs, Objects: objects,
 		DNS: runtime.DNSSettings{ClusterDNS: k.cfg.ClusterDNS, ClusterDomain: k.cfg.ClusterDomain, ResolvConf: k.cfg.ResolvConf},
 	})
 	if err != nil {

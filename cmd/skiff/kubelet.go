@@ -12,6 +12,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 
 	"github.com/skiff-dev/skiff/kubelet"
+	"github.com/skiff-dev/skiff/kubelet/crilog"
 	"github.com/skiff-dev/skiff/kubelet/runtime"
 )
 
@@ -51,6 +52,7 @@ func (f *kubeletFlags) addCredentialFlags(fs *pflag.FlagSet) {
 // addRuntimeFlags: pods, their network and the kubelet's server.
 func (f *kubeletFlags) addRuntimeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.ContainerdAddress, "containerd-address", "", "The socket of a running containerd (empty: start a Skiff-owned containerd under --data-dir).")
+	fs.StringVar(&f.cfg.CRILogger, "cri-logger", "", "The container log writer the containerd shim starts for each container (writes its stdout/stderr in the CRI log format; built as skiff-cri-logger). Empty: skiff-cri-logger in the skiff executable's directory, else the skiff executable itself.")
 	fs.StringVar(&f.cfg.CgroupRoot, "cgroup-root", runtime.DefaultCgroupRoot, "The parent cgroup (cgroupfs) of all pod cgroups; its and its ancestors' cpu and memory limits cap the node's capacity.")
 	fs.StringVar(&f.cfg.PodCIDR, "pod-cidr", "", "The range pod IPs are allocated from (empty: wait for the Node's spec.podCIDR).")
 	fs.StringVar(&f.cfg.BridgeName, "bridge-name", "", "The Linux bridge pods attach to (empty: skiff0).")
@@ -72,6 +74,13 @@ func (f *kubeletFlags) addRuntimeFlags(fs *pflag.FlagSet) {
 func (f *kubeletFlags) config() (kubelet.Config, error) {
 	cfg := f.cfg
 	cfg.ClusterDNS, cfg.NodeLabels = f.clusterDNS, f.labels
+	if cfg.CRILogger != "" {
+		p, _, err := crilog.Binary(cfg.CRILogger)
+		if err != nil {
+			return cfg, fmt.Errorf("--cri-logger: %w", err)
+		}
+		cfg.CRILogger = p
+	}
 	if f.port < 0 || f.port > 65535 {
 		return cfg, fmt.Errorf("--port: %d is not a port number", f.port)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/kubelet/crilog"
 	"github.com/skiff-dev/skiff/kubelet/network"
 )
 
@@ -51,7 +52,9 @@ type Config struct {
 	// default is built from the node's busybox when missing.
 	SandboxImage string
 	// LoggerBinary is started by the shim to write CRI-format logs; it must
-	// call RunLoggerIfInvoked. The running executable if empty.
+	// call RunLoggerIfInvoked (crilog.RunIfInvoked). If empty:
+	// skiff-cri-logger next to the running executable, else the running
+	// executable itself (crilog.Binary).
 	LoggerBinary string
 	// LogDir holds <namespace>_<name>_<uid>/<container>/<restart>.log.
 	LogDir string
@@ -122,11 +125,12 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.NodeHostsFile == "" {
 		cfg.NodeHostsFile = "/etc/hosts"
 	}
-	if cfg.LoggerBinary == "" {
-		if cfg.LoggerBinary, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("runtime: find own executable for the log writer: %w", err)
-		}
+	logger, loggerSource, err := crilog.Binary(cfg.LoggerBinary)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: container log writer: %w", err)
 	}
+	cfg.LoggerBinary = logger
+	klog.FromContext(ctx).Info("Container log writer", "binary", logger, "source", loggerSource)
 	r := &Runtime{
 		cfg:      cfg,
 		runcRoot: filepath.Join(dir, "runc"),

@@ -12,6 +12,8 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"k8s.io/klog/v2"
+
+	"github.com/skiff-dev/skiff/kubelet/crilog"
 )
 
 // Stdio modes of a container, recorded in LabelStdio.
@@ -95,7 +97,7 @@ func openContainerIO(ctx context.Context, fifoDir, id, logPath string, stdin, tt
 		if errR != nil {
 			stderr = errR
 		}
-		if err := writeCRILog(logPath, outR, stderr, func() error { return nil }); err != nil {
+		if err := crilog.Write(logPath, outR, stderr, func() error { return nil }); err != nil {
 			klog.FromContext(ctx).Error(err, "Writing container log failed", "containerID", id)
 		}
 		// Keep draining so the copiers never block on a failed log.
