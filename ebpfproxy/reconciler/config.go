@@ -109,6 +109,5 @@ func (c *Config) defaults() error {
 	if c.Logger.GetSink() == nil {
 		c.Logger = klog.Background()
 	}
-	c.Sizes.MaglevTableSize = c.MaglevTableSize
 	return nil
 }

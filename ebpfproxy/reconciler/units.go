@@ -279,11 +279,36 @@ func (ix *index) partial(cur state, tc *touched, keyOf map[uint32]tables.LBKey, 
 		if l, ok := cur.luts[id]; ok {
 			from.luts[id] = l
 		}
+		if loc, ok := cur.locs[id]; ok {
+			from.locs[id] = loc
+		}
 		if key, ok := keyOf[id]; ok {
 			if u := ix.units[key]; u != nil && u.id == id && u.lut != nil {
 				to.luts[id] = u.lut
 			}
 		}
+	}
+	// A frontend written may name the table of a unit not touched (one
+	// that shares the frontend and wins it): that table stays where it is.
+	keep := func(id uint32) {
+		if _, ok := to.luts[id]; ok {
+			return
+		}
+		if _, ok := tc.luts[id]; ok {
+			return
+		}
+		if l, ok := cur.luts[id]; ok {
+			from.luts[id], to.luts[id] = l, l
+			if loc, ok := cur.locs[id]; ok {
+				from.locs[id] = loc
+			}
+		}
+	}
+	for _, v := range to.services {
+		keep(v.Id)
+	}
+	for _, v := range to.ext {
+		keep(v.Id)
 	}
 	for mk := range tc.match {
 		if _, ok := cur.match[mk]; ok {
@@ -349,6 +374,11 @@ func commit(cur state, tc *touched, to state) {
 			cur.luts[id] = l
 		} else {
 			delete(cur.luts, id)
+		}
+		if loc, ok := to.locs[id]; ok {
+			cur.locs[id] = loc
+		} else {
+			delete(cur.locs, id)
 		}
 	}
 	for mk := range tc.match {
