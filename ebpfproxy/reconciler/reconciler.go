@@ -103,6 +103,12 @@ func New(cfg Config) (*Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pins of the layout before Maglev chunks are read and unpinned first
+	// (see migrate.go).
+	legacy, err := readLegacy(cfg.PinDir)
+	if err != nil {
+		return nil, fmt.Errorf("migrate old maps: %w", err)
+	}
 	objs, err := loadObjects(spec, cfg.PinDir)
 	if err != nil {
 		return nil, err
@@ -124,12 +130,24 @@ func New(cfg Config) (*Reconciler, error) {
 		memo:    map[string][]uint32{},
 		rebuild: true,
 	}
+	if legacy != nil {
+		st, err := writeLegacy(r.maps, legacy)
+		if err != nil {
+			r.maps.chunks.close()
+			objs.Close()
+			return nil, fmt.Errorf("migrate old maps: %w", err)
+		}
+		cfg.Logger.Info("Migrated maps of the layout before Maglev chunks", "frontends", st.ServicesWritten,
+			"external", st.ExtWritten, "tables", st.TablesWritten)
+	}
 	if err := r.reread(true); err != nil {
+		r.maps.chunks.close()
 		objs.Close()
 		return nil, err
 	}
 	links, adopted, err := attachHooks(objs, cfg.PinDir, cfg.CgroupPath)
 	if err != nil {
+		r.maps.chunks.close()
 		objs.Close()
 		return nil, err
 	}
@@ -142,6 +160,7 @@ func New(cfg Config) (*Reconciler, error) {
 			for _, l := range r.links {
 				l.Close()
 			}
+			r.maps.chunks.close()
 			objs.Close()
 			return nil, err
 		}
@@ -154,6 +173,7 @@ func New(cfg Config) (*Reconciler, error) {
 			for _, l := range r.links {
 				l.Close()
 			}
+			r.maps.chunks.close()
 			objs.Close()
 			return nil, err
 		}
