@@ -26,11 +26,7 @@ func (r *Reconciler) repairDrift() (SyncStats, error) {
 	if err := drift(r.maps.ext, r.cur.ext, func(v bpf.ExtValue) bpf.ExtValue { return v }, from.ext, to.ext); err != nil {
 		return SyncStats{}, fmt.Errorf("read ext_services map: %w", err)
 	}
-	if err := drift(r.maps.backends, r.cur.backends, func(bv bpf.BackendValue) netip.AddrPort {
-		return netip.AddrPortFrom(bpf.AddrFrom(bv.Addr.W), bpf.PortFrom(bv.Port))
-	}, from.backends, to.backends); err != nil {
-		return SyncStats{}, fmt.Errorf("read backends map: %w", err)
-	}
+	backendDrift(r.maps.bes, r.cur.backends, from.backends, to.backends)
 	if err := drift(r.maps.match, r.cur.match, func(uint8) struct{} { return struct{}{} }, from.match, to.match); err != nil {
 		return SyncStats{}, fmt.Errorf("read affinity_match map: %w", err)
 	}
@@ -92,6 +88,27 @@ func drift[K, V comparable, KV any](m *ebpf.Map, cur map[K]V, conv func(KV) V, f
 		}
 	}
 	return nil
+}
+
+// backendDrift is drift for the backends array.
+func backendDrift(bes *backendArray, cur, from, to map[uint32]netip.AddrPort) {
+	var present bitmap
+	bes.each(func(id uint32, a netip.AddrPort) {
+		cv, ok := cur[id]
+		if ok {
+			present.set(id)
+			if cv == a {
+				return
+			}
+			to[id] = cv
+		}
+		from[id] = a
+	})
+	for id, a := range cur {
+		if !present.has(id) {
+			to[id] = a
+		}
+	}
 }
 
 // lutDrift is drift for the Maglev tables: those in a chunk no longer

@@ -77,7 +77,9 @@ func ReadPinned(pinDir string) (*Snapshot, error) {
 	}()
 	for name, dst := range map[string]**ebpf.Map{bpf.MapServices: &ms.services, bpf.MapBackends: &ms.backends,
 		bpf.MapMaglevChunks: &chunks, bpf.MapAffinityMatch: &ms.match, bpf.MapStats: &ms.stats, bpf.MapExtServices: &ms.ext} {
-		m, err := ebpf.LoadPinnedMap(filepath.Join(mapsDir(pinDir), name), &ebpf.LoadPinOptions{ReadOnly: true})
+		// backends is mapped (read only), which a read-only descriptor
+		// does not allow.
+		m, err := ebpf.LoadPinnedMap(filepath.Join(mapsDir(pinDir), name), &ebpf.LoadPinOptions{ReadOnly: name != bpf.MapBackends})
 		if err != nil {
 			return nil, fmt.Errorf("open pinned map %s: %w", name, err)
 		}
@@ -85,6 +87,12 @@ func ReadPinned(pinDir string) (*Snapshot, error) {
 		*dst = m
 	}
 	ms.chunks = newChunkSet(chunks, true)
+	bes, err := mapBackends(ms.backends, true)
+	if err != nil {
+		return nil, err
+	}
+	defer bes.close()
+	ms.bes = bes
 	return snapshot(ms)
 }
 

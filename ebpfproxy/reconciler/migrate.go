@@ -5,6 +5,7 @@ package reconciler
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -13,14 +14,15 @@ import (
 	"github.com/skiff-dev/skiff/ebpfproxy/bpf"
 )
 
-// Migration from the layout before Maglev chunks. Its pins differ in three
+// Migration from the layout before Maglev chunks. Its pins differ in four
 // maps: maglev (a hash of maps, one table per service id; gone now),
-// services and ext_services (values without the table location). Every
-// other map, the conntrack (ct_fwd, ct_rev), revnat, affinity, backends and
-// stats among them, is unchanged and adopted as it is, so established flows
-// keep their entries.
+// services and ext_services (values without the table location), and
+// backends (a hash map then, an array now). Every other map, the conntrack
+// (ct_fwd, ct_rev), revnat, affinity, affinity_match and stats among them,
+// is unchanged and adopted as it is, so established flows keep their
+// entries.
 //
-// readLegacy reads the three maps and removes their pins, keeping them open
+// readLegacy reads those maps and removes their pins, keeping them open
 // so that the programs attached until now go on using them. New then loads
 // the programs with fresh maps, writes what was read into them (writeLegacy)
 // before it gives the pinned links the new programs: the datapath switches
@@ -32,6 +34,8 @@ type legacyState struct {
 	services map[bpf.ServiceKey]bpf.ServiceValue
 	ext      map[bpf.ServiceKey]bpf.ExtValue
 	luts     map[uint32][]uint32
+	// backends is nil unless backends was a hash map (now an array).
+	backends map[uint32]netip.AddrPort
 }
 
 // readLegacy returns nil if pinDir holds no old-layout pins.
@@ -53,13 +57,17 @@ func readLegacy(pinDir string) (*legacyState, error) {
 			m.Close()
 		}
 	}()
-	var svcs, ext, outer *ebpf.Map
+	var svcs, ext, outer, bes *ebpf.Map
 	for _, x := range []struct {
 		name string
 		dst  **ebpf.Map
-		old  uint32 // value size of the old layout; 0: any
-	}{{bpf.MapServices, &svcs, bpf.LegacyServiceValueSize}, {bpf.MapExtServices, &ext, bpf.LegacyExtValueSize},
-		{bpf.LegacyMapMaglev, &outer, 0}} {
+		old  func(*ebpf.Map) bool
+	}{
+		{bpf.MapServices, &svcs, func(m *ebpf.Map) bool { return m.ValueSize() == bpf.LegacyServiceValueSize }},
+		{bpf.MapExtServices, &ext, func(m *ebpf.Map) bool { return m.ValueSize() == bpf.LegacyExtValueSize }},
+		{bpf.LegacyMapMaglev, &outer, func(*ebpf.Map) bool { return true }},
+		{bpf.MapBackends, &bes, func(m *ebpf.Map) bool { return m.Type() == ebpf.Hash }},
+	} {
 		m, err := open(x.name)
 		if err != nil {
 			return nil, err
@@ -67,18 +75,26 @@ func readLegacy(pinDir string) (*legacyState, error) {
 		if m == nil {
 			continue
 		}
-		if x.old != 0 && m.ValueSize() != x.old {
+		if !x.old(m) {
 			m.Close()
 			continue
 		}
 		held = append(held, m)
 		*x.dst = m
 	}
-	if svcs == nil && ext == nil && outer == nil {
+	if svcs == nil && ext == nil && outer == nil && bes == nil {
 		return nil, nil
 	}
 	ls := &legacyState{services: map[bpf.ServiceKey]bpf.ServiceValue{}, ext: map[bpf.ServiceKey]bpf.ExtValue{},
 		luts: map[uint32][]uint32{}}
+	if bes != nil {
+		ls.backends = map[uint32]netip.AddrPort{}
+		if err := readAll(bes, func(id uint32, v bpf.BackendValue) {
+			ls.backends[id] = netip.AddrPortFrom(bpf.AddrFrom(v.Addr.W), bpf.PortFrom(v.Port))
+		}); err != nil {
+			return nil, fmt.Errorf("read old backends map: %w", err)
+		}
+	}
 	if svcs != nil {
 		if err := readAll(svcs, func(k bpf.ServiceKey, v bpf.LegacyServiceValue) {
 			ls.services[k] = bpf.ServiceValue{Id: v.Id, Count: v.Count, LutSize: v.LutSize, AffinityTimeout: v.AffinityTimeout}
@@ -116,21 +132,9 @@ func readLegacy(pinDir string) (*legacyState, error) {
 	}
 	// Everything is read: the pins go, the maps stay while the old
 	// programs hold them.
-	for _, name := range []string{bpf.MapServices, bpf.MapExtServices, bpf.LegacyMapMaglev} {
-		var m *ebpf.Map
-		switch name {
-		case bpf.MapServices:
-			m = svcs
-		case bpf.MapExtServices:
-			m = ext
-		default:
-			m = outer
-		}
-		if m == nil {
-			continue
-		}
+	for _, m := range held {
 		if err := m.Unpin(); err != nil {
-			return nil, fmt.Errorf("unpin old map %s: %w", name, err)
+			return nil, fmt.Errorf("unpin old map: %w", err)
 		}
 	}
 	return ls, nil
@@ -146,6 +150,9 @@ func writeLegacy(m mapSet, ls *legacyState) (SyncStats, error) {
 	}
 	want := newState()
 	want.backends, want.match = cur.backends, cur.match
+	if ls.backends != nil {
+		want.backends = ls.backends
+	}
 	for k, v := range ls.services {
 		want.services[k] = v
 	}

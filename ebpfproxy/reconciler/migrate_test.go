@@ -16,7 +16,8 @@ import (
 )
 
 // TestMigrateLegacyPins pins maps of the layout before Maglev chunks (a
-// hash of maps with one plain table per service, 16-byte service values)
+// hash of maps with one plain table per service, 16-byte service values,
+// backends in a hash map)
 // with a conntrack entry, and checks that a new reconciler migrates them:
 // before any sync the datapath translates through the migrated table, the
 // old pins are gone, the conntrack entry is still there, and a sync of the
@@ -59,7 +60,9 @@ func TestMigrateLegacyPins(t *testing.T) {
 	pin(bpf.MapExtServices, old(bpf.MapExtServices, bpf.LegacyExtValueSize))
 	outer := pin(bpf.LegacyMapMaglev, &ebpf.MapSpec{Type: ebpf.HashOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1024,
 		InnerMap: &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1021, Flags: bpf.FlagInnerMap}})
-	backends := pin(bpf.MapBackends, spec.Maps[bpf.MapBackends])
+	oldBackends := spec.Maps[bpf.MapBackends].Copy()
+	oldBackends.Type, oldBackends.Flags = ebpf.Hash, 0
+	backends := pin(bpf.MapBackends, oldBackends)
 	ctFwd := pin(bpf.MapCtFwd, spec.Maps[bpf.MapCtFwd])
 
 	const id = 5
@@ -107,6 +110,9 @@ func TestMigrateLegacyPins(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, bpf.LegacyMapMaglev)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("old maglev pin still there: %v", err)
+	}
+	if got := e.rec.objs.Backends.Type(); got != ebpf.Array || len(snap.Backends) != 2 {
+		t.Errorf("backends map is a %s with %d backends, want the array with 2", got, len(snap.Backends))
 	}
 	var cv bpf.CtFwdValue
 	if err := e.rec.objs.CtFwd.Lookup(ck, &cv); err != nil || cv.SvcId != id {

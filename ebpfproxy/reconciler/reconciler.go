@@ -113,12 +113,17 @@ func New(cfg Config) (*Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
+	bes, err := mapBackends(objs.Backends, false)
+	if err != nil {
+		objs.Close()
+		return nil, err
+	}
 	r := &Reconciler{
 		cfg:     cfg,
 		objs:    objs,
 		builder: builder,
 		maps: mapSet{services: objs.Services, backends: objs.Backends, chunks: newChunkSet(objs.MaglevChunks, false),
-			match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices},
+			bes: bes, match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices},
 		tracker: cfg.Tables.Track(),
 		ix:      newIndex(),
 		svcIDs:  map[tables.LBKey]uint32{},
@@ -134,6 +139,7 @@ func New(cfg Config) (*Reconciler, error) {
 		st, err := writeLegacy(r.maps, legacy)
 		if err != nil {
 			r.maps.chunks.close()
+			r.maps.bes.close()
 			objs.Close()
 			return nil, fmt.Errorf("migrate old maps: %w", err)
 		}
@@ -142,12 +148,14 @@ func New(cfg Config) (*Reconciler, error) {
 	}
 	if err := r.reread(true); err != nil {
 		r.maps.chunks.close()
+		r.maps.bes.close()
 		objs.Close()
 		return nil, err
 	}
 	links, adopted, err := attachHooks(objs, cfg.PinDir, cfg.CgroupPath)
 	if err != nil {
 		r.maps.chunks.close()
+		r.maps.bes.close()
 		objs.Close()
 		return nil, err
 	}
@@ -161,6 +169,7 @@ func New(cfg Config) (*Reconciler, error) {
 				l.Close()
 			}
 			r.maps.chunks.close()
+			r.maps.bes.close()
 			objs.Close()
 			return nil, err
 		}
@@ -174,6 +183,7 @@ func New(cfg Config) (*Reconciler, error) {
 				l.Close()
 			}
 			r.maps.chunks.close()
+			r.maps.bes.close()
 			objs.Close()
 			return nil, err
 		}
@@ -601,6 +611,7 @@ func (r *Reconciler) Close() error {
 		errs = append(errs, l.Close())
 	}
 	r.maps.chunks.close()
+	r.maps.bes.close()
 	errs = append(errs, r.objs.Close())
 	return errors.Join(errs...)
 }

@@ -62,6 +62,8 @@ func (s state) serviceIDs() map[uint32]bool {
 // mapSet is the subset of loaded maps state lives in.
 type mapSet struct {
 	services, backends, match, stats, ext *ebpf.Map
+	// bes is backends through a mapping, where entries are read and written.
+	bes *backendArray
 	// chunks holds the Maglev tables (maglev_chunks).
 	chunks *chunkSet
 }
@@ -87,11 +89,7 @@ func readState(m mapSet, known map[uint32][]uint32, knownLocs map[uint32]lutLoc)
 	if err := readAll(m.services, func(k bpf.ServiceKey, v bpf.ServiceValue) { s.services[k] = v }); err != nil {
 		return s, fmt.Errorf("read services map: %w", err)
 	}
-	if err := readAll(m.backends, func(id uint32, bv bpf.BackendValue) {
-		s.backends[id] = netip.AddrPortFrom(bpf.AddrFrom(bv.Addr.W), bpf.PortFrom(bv.Port))
-	}); err != nil {
-		return s, fmt.Errorf("read backends map: %w", err)
-	}
+	m.bes.each(func(id uint32, a netip.AddrPort) { s.backends[id] = a })
 	if err := readAll(m.ext, func(k bpf.ServiceKey, v bpf.ExtValue) { s.ext[k] = v }); err != nil {
 		return s, fmt.Errorf("read ext_services map: %w", err)
 	}
@@ -263,18 +261,12 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 
 	after(stepApplyStart)
 
-	// 1. Backends.
-	var beKeys []uint32
-	var beVals []bpf.BackendValue
-	for _, id := range changedKeys(want.backends, cur.backends, cmp.Compare[uint32]) {
-		a := want.backends[id]
-		var v bpf.BackendValue
-		v.Addr.W = bpf.Addr(a.Addr())
-		v.Port = bpf.Port(a.Port())
-		beKeys, beVals = append(beKeys, id), append(beVals, v)
-	}
-	if err := batchUpdate(m.backends, beKeys, beVals); err != nil {
-		return st, fmt.Errorf("write backends: %w", err)
+	// 1. Backends, with stores through the mapping.
+	beKeys := changedKeys(want.backends, cur.backends, cmp.Compare[uint32])
+	for _, id := range beKeys {
+		if err := m.bes.put(id, want.backends[id]); err != nil {
+			return st, fmt.Errorf("write backends: %w", err)
+		}
 	}
 	st.BackendsWritten = len(beKeys)
 	after(stepBackendsWrite)
@@ -384,8 +376,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	after(stepMatchDel)
 
 	beDel := goneKeys(cur.backends, want.backends, cmp.Compare[uint32])
-	if err := batchDelete(m.backends, beDel); err != nil {
-		return st, fmt.Errorf("delete backends: %w", err)
+	for _, id := range beDel {
+		m.bes.clear(id)
 	}
 	st.BackendsDeleted = len(beDel)
 	after(stepBackendsDel)

@@ -118,9 +118,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } services SEC(".maps");
 
+/*
+ * backends: an array indexed by backend id, memory-mappable so that the
+ * reconciler writes it with plain stores. An unused id reads as zeroes:
+ * port 0 means there is no backend.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct backend_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -427,7 +433,7 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, struct lb_addr *
 	if (!backend_id)
 		goto refuse;
 	be = bpf_map_lookup_elem(&backends, &backend_id);
-	if (!be)
+	if (!be || !be->port)
 		goto refuse;
 	if (v4 && !is_v4mapped(&be->addr))
 		goto refuse;
@@ -918,7 +924,7 @@ int skiff_tc_ingress(struct __sk_buff *skb)
 		if (!id)
 			return TC_ACT_SHOT;
 		be = bpf_map_lookup_elem(&backends, id);
-		if (!be || !is_v4mapped(&be->addr))
+		if (!be || !be->port || !is_v4mapped(&be->addr))
 			return TC_ACT_SHOT;
 
 		nf.be = be->addr;
