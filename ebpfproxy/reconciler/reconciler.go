@@ -330,7 +330,6 @@ func snatAddrs(n tables.Node) map[tables.Family]netip.Addr {
 // the proxy was down, or added behind its back).
 func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 	snat := snatAddrs(changes.Node)
-	r.ix = newIndex()
 	// Ids in use: what the maps hold and what units already have.
 	r.svcPool.reset(func(yield func(uint32) bool) {
 		for id := range r.cur.serviceIDs() {
@@ -348,7 +347,11 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			yield(id)
 		}
 	})
-	var lbs []tables.LBService
+	nUnits := 0
+	for _, units := range changes.Services {
+		nUnits += len(units)
+	}
+	lbs := make([]tables.LBService, 0, nUnits)
 	nBackends := 0
 	for _, units := range changes.Services {
 		lbs = append(lbs, units...)
@@ -356,6 +359,7 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			nBackends += len(u.Backends)
 		}
 	}
+	r.ix = newIndexSized(len(lbs))
 	// Programming many services at once: size the big maps up front.
 	if len(r.beIDs) < nBackends/2 {
 		r.beIDs = growMap(r.beIDs, nBackends)

@@ -262,13 +262,15 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 	after(stepApplyStart)
 
 	// 1. Backends, with stores through the mapping.
-	beKeys := changedKeys(want.backends, cur.backends, cmp.Compare[uint32])
-	for _, id := range beKeys {
-		if err := m.bes.put(id, want.backends[id]); err != nil {
+	for id, a := range want.backends {
+		if old, ok := cur.backends[id]; ok && old == a {
+			continue
+		}
+		if err := m.bes.put(id, a); err != nil {
 			return st, fmt.Errorf("write backends: %w", err)
 		}
+		st.BackendsWritten++
 	}
-	st.BackendsWritten = len(beKeys)
 	after(stepBackendsWrite)
 
 	// 2. Affinity membership, before a table can hand out the backend.

@@ -90,11 +90,14 @@ type index struct {
 	lutRefs map[string]int
 }
 
-func newIndex() *index {
+func newIndex() *index { return newIndexSized(0) }
+
+// newIndexSized is an index for about n units (one frontend each).
+func newIndexSized(n int) *index {
 	return &index{
-		units:     map[tables.LBKey]*unit{},
-		byService: map[tables.ServiceName][]tables.LBKey{},
-		svcClaims: claims[bpf.ServiceKey]{},
+		units:     make(map[tables.LBKey]*unit, n),
+		byService: make(map[tables.ServiceName][]tables.LBKey, n),
+		svcClaims: make(claims[bpf.ServiceKey], n),
 		extClaims: claims[bpf.ServiceKey]{},
 		matchRefs: map[bpf.AffinityMatchKey]int{},
 		lutRefs:   map[string]int{},
@@ -323,7 +326,20 @@ func (ix *index) partial(cur state, tc *touched, keyOf map[uint32]tables.LBKey, 
 
 // full is want as a whole.
 func (ix *index) full(beAddr map[uint32]netip.AddrPort) state {
-	want := newState()
+	nBackends := 0
+	for _, n := range ix.beRefs {
+		if n > 0 {
+			nBackends++
+		}
+	}
+	want := state{
+		services: make(map[bpf.ServiceKey]bpf.ServiceValue, len(ix.svcClaims)),
+		backends: make(map[uint32]netip.AddrPort, nBackends),
+		luts:     make(map[uint32][]uint32, len(ix.units)),
+		locs:     make(map[uint32]lutLoc, len(ix.units)),
+		match:    make(map[bpf.AffinityMatchKey]struct{}, len(ix.matchRefs)),
+		ext:      make(map[bpf.ServiceKey]bpf.ExtValue, len(ix.extClaims)),
+	}
 	for k := range ix.svcClaims {
 		want.services[k], _ = ix.wantService(k)
 	}
