@@ -123,9 +123,10 @@ type (
 const ChunkFlags = FlagInnerMap | FlagMmapable
 
 // Names of maps of the layout before Maglev chunks (a hash of maps named
-// maglev holding one table per service id, and 16- and 36-byte
-// services/ext_services values without the table location). A proxy that
-// finds them pinned migrates their content (see the reconciler).
+// maglev holding one table per service id, 16- and 32-byte
+// services/ext_services values without the table location, and backends
+// in a hash map). A proxy that finds them pinned migrates their content
+// (see the reconciler).
 const (
 	LegacyMapMaglev = "maglev"
 	// LegacyServiceValueSize and LegacyExtValueSize are the value sizes

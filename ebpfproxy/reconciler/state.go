@@ -153,7 +153,7 @@ func readState(m mapSet, known map[uint32][]uint32, knownLocs map[uint32]lutLoc)
 	return s, nil
 }
 
-// readAll calls f for every entry of a hash map, reading in batches where
+// readAll calls f for every entry of a map, reading in batches where
 // the kernel can.
 func readAll[K comparable, V any](m *ebpf.Map, f func(K, V)) error {
 	n := min(int(m.MaxEntries()), batchChunk)
