@@ -47,6 +47,13 @@ type chunkSet struct {
 	outer    *ebpf.Map
 	readOnly bool
 	chunks   map[uint32]*chunk
+	// retired are slots released by the last apply and draining those
+	// released by the one before: a hook that read a frontend before it
+	// was flipped may still be reading the old table, so a slot becomes
+	// free only when the apply after next starts (flushRetired), a whole
+	// apply later. That is not a grace period, but a hook reads its table
+	// within a microsecond of its frontend.
+	retired, draining []lutLoc
 }
 
 func newChunkSet(outer *ebpf.Map, readOnly bool) *chunkSet {
@@ -158,8 +165,20 @@ func (cs *chunkSet) use(loc lutLoc) {
 	}
 }
 
-// release frees loc's slot.
+// release retires loc's slot: it is free from the second flushRetired on.
 func (cs *chunkSet) release(loc lutLoc) {
+	cs.retired = append(cs.retired, loc)
+}
+
+// flushRetired frees the slots retired two applies ago.
+func (cs *chunkSet) flushRetired() {
+	for _, loc := range cs.draining {
+		cs.free(loc)
+	}
+	cs.draining, cs.retired = cs.retired, cs.draining[:0]
+}
+
+func (cs *chunkSet) free(loc lutLoc) {
 	c := cs.chunks[loc.chunk]
 	if c == nil || c.size == 0 {
 		return
@@ -171,11 +190,18 @@ func (cs *chunkSet) release(loc lutLoc) {
 	}
 }
 
-// resetUse forgets which slots are taken (before re-marking them all).
+// resetUse forgets which slots are taken (before re-marking them all),
+// but for the retired ones.
 func (cs *chunkSet) resetUse() {
 	for _, c := range cs.chunks {
 		c.used.clear()
 		c.nUsed = 0
+	}
+	for _, loc := range cs.retired {
+		cs.use(loc)
+	}
+	for _, loc := range cs.draining {
+		cs.use(loc)
 	}
 }
 

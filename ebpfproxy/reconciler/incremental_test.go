@@ -280,3 +280,37 @@ func TestMaglevChunks(t *testing.T) {
 	rep := e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40})
 	expectSpread(t, rep, 40, b1, b2)
 }
+
+// TestTableSlotsRetire changes one service's backends sync after sync and
+// checks where its table goes: each time to a slot no frontend named in the
+// last two syncs (a hook may still read the old table just after its
+// frontend is flipped), and back to the first slot once it has drained.
+func TestTableSlotsRetire(t *testing.T) {
+	e := newEnv(t)
+	vip := netip.MustParseAddrPort("10.250.0.43:80")
+	be := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 244, 70, byte(i + 1)}), 8080)
+	}
+	sn := e.service("retire", vip, tables.TCP, 0, be(0))
+	var locs []lutLoc
+	for i := range 4 {
+		if i > 0 {
+			e.setBackends(sn, tables.TCP, be(0), be(i))
+		}
+		e.sync()
+		if err := consistent(e.rec.maps); err != nil {
+			t.Fatal(err)
+		}
+		var v bpf.ServiceValue
+		if err := e.rec.maps.services.Lookup(frontendKey(vip, 6), &v); err != nil {
+			t.Fatal(err)
+		}
+		locs = append(locs, lutLoc{v.LutChunk, v.LutOff})
+	}
+	if locs[1] == locs[0] || locs[2] == locs[0] || locs[2] == locs[1] {
+		t.Errorf("table locations %v: a slot was reused within two syncs of its release", locs)
+	}
+	if locs[3] != locs[0] {
+		t.Errorf("table locations %v: the first slot was not reused once drained", locs)
+	}
+}

@@ -283,6 +283,7 @@ func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncSt
 
 	// 3. Maglev tables: changed ones written to free slots, so a hook
 	// reads either the old table or the whole new one.
+	m.chunks.flushRetired()
 	if err := resetStats(m.stats, newIDs); err != nil {
 		return st, err
 	}
