@@ -407,9 +407,13 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			delete(r.beAddr, id)
 		}
 	}
-	for id, a := range r.beAddr {
-		if r.beIDs[a] != id {
-			delete(r.beAddr, id)
+	// beAddr holds the inverse of beIDs (both are written and deleted
+	// together), so only more entries mean strays to drop.
+	if len(r.beAddr) != len(r.beIDs) {
+		for id, a := range r.beAddr {
+			if r.beIDs[a] != id {
+				delete(r.beAddr, id)
+			}
 		}
 	}
 	for key := range r.memo {
