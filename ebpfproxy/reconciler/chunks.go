@@ -54,6 +54,9 @@ type chunkSet struct {
 	// apply later. That is not a grace period, but a hook reads its table
 	// within a microsecond of its frontend.
 	retired, draining []lutLoc
+	// lastSize is the size of the table written last: the size empty
+	// chunks are kept for.
+	lastSize uint32
 }
 
 func newChunkSet(outer *ebpf.Map, readOnly bool) *chunkSet {
@@ -209,6 +212,7 @@ func (cs *chunkSet) resetUse() {
 // installNew) if no chunk of its size has one.
 func (cs *chunkSet) write(lut []uint32) (lutLoc, error) {
 	size := uint32(len(lut))
+	cs.lastSize = size
 	var c *chunk
 	for _, id := range slices.Sorted(mapsKeys(cs.chunks)) {
 		if x := cs.chunks[id]; x.size == size && uint32(x.nUsed) < x.per {
@@ -319,7 +323,8 @@ func (cs *chunkSet) installNew() error {
 }
 
 // removeEmpty deletes chunks no table uses from the outer map, keeping one
-// empty chunk per table size for the next tables.
+// empty chunk of the size tables are written in for the next tables (the
+// chunks of an old size, after the table size changed, all go).
 func (cs *chunkSet) removeEmpty() error {
 	kept := map[uint32]bool{}
 	var del []uint32
@@ -328,7 +333,7 @@ func (cs *chunkSet) removeEmpty() error {
 		if c.nUsed > 0 || !c.installed {
 			continue
 		}
-		if c.size != 0 && !kept[c.size] {
+		if c.size != 0 && c.size == cs.lastSize && !kept[c.size] {
 			kept[c.size] = true
 			continue
 		}

@@ -3,7 +3,9 @@
 package reconciler
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"testing"
 	"time"
@@ -313,4 +315,58 @@ func TestTableSlotsRetire(t *testing.T) {
 	if locs[3] != locs[0] {
 		t.Errorf("table locations %v: the first slot was not reused once drained", locs)
 	}
+}
+
+// TestTableSizeChangeAcrossRestart restarts the reconciler with another
+// Maglev table size: the tables move to chunks of the new size, the
+// datapath uses them, and once the old slots have drained the chunk of the
+// old size is deleted.
+func TestTableSizeChangeAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	b1, b2 := tcpBackend(t, "127.0.0.2:0"), tcpBackend(t, "127.0.0.3:0")
+	vip := netip.MustParseAddrPort("10.250.0.44:80")
+	e.service("resize", vip, tables.TCP, 0, b1, b2)
+	e.sync()
+	if err := e.rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.rec = e.open(251)
+	e.sync()
+	if err := consistent(e.rec.maps); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := e.rec.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Tables) != 1 || snap.Tables[0].Size != 251 {
+		t.Fatalf("after the restart with M=251:\n%s", snap)
+	}
+	expectSpread(t, e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40}), 40, b1, b2)
+	// Two more changes drain the old slot; the old chunk then goes.
+	other := tcpBackend(t, "127.0.0.4:0")
+	e.service("other", netip.MustParseAddrPort("10.250.0.45:80"), tables.TCP, 0, other)
+	e.sync()
+	e.setBackends(tables.ServiceName{Namespace: "test", Name: "other"}, tables.TCP, other, b1)
+	e.sync()
+	sizes := map[uint32]int{}
+	outer := e.rec.maps.chunks.outer
+	for chunk := range outer.MaxEntries() {
+		var kid uint32
+		if err := outer.Lookup(chunk, &kid); errors.Is(err, ebpf.ErrKeyNotExist) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ebpf.NewMapFromID(ebpf.MapID(kid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[m.MaxEntries()]++
+		m.Close()
+	}
+	if want := map[uint32]int{(chunkSlots / 251) * 251: 1}; !maps.Equal(sizes, want) {
+		t.Errorf("chunks by entries %v, want %v", sizes, want)
+	}
+	expectSpread(t, e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40}), 40, b1, b2)
 }
