@@ -38,6 +38,8 @@ type chunk struct {
 	mem       []byte
 	used      bitmap
 	nUsed     int
+	// hint is the lowest slot that may be free.
+	hint      uint32
 	installed bool
 }
 
@@ -57,10 +59,12 @@ type chunkSet struct {
 	// lastSize is the size of the table written last: the size empty
 	// chunks are kept for.
 	lastSize uint32
+	// fill is, per table size, the lowest chunk that may have a free slot.
+	fill map[uint32]*chunk
 }
 
 func newChunkSet(outer *ebpf.Map, readOnly bool) *chunkSet {
-	return &chunkSet{outer: outer, readOnly: readOnly, chunks: map[uint32]*chunk{}}
+	return &chunkSet{outer: outer, readOnly: readOnly, chunks: map[uint32]*chunk{}, fill: map[uint32]*chunk{}}
 }
 
 // close unmaps and closes every chunk; the kernel keeps installed ones.
@@ -133,6 +137,9 @@ func (cs *chunkSet) drop(id uint32) {
 	if c := cs.chunks[id]; c != nil {
 		c.close()
 		delete(cs.chunks, id)
+		if cs.fill[c.size] == c {
+			delete(cs.fill, c.size)
+		}
 	}
 }
 
@@ -190,6 +197,10 @@ func (cs *chunkSet) free(loc lutLoc) {
 	if c.used.has(s) {
 		c.used.unset(s)
 		c.nUsed--
+		c.hint = min(c.hint, s)
+		if f := cs.fill[c.size]; f == nil || c.id < f.id {
+			cs.fill[c.size] = c
+		}
 	}
 }
 
@@ -199,7 +210,9 @@ func (cs *chunkSet) resetUse() {
 	for _, c := range cs.chunks {
 		c.used.clear()
 		c.nUsed = 0
+		c.hint = 0
 	}
+	clear(cs.fill)
 	for _, loc := range cs.retired {
 		cs.use(loc)
 	}
@@ -213,24 +226,31 @@ func (cs *chunkSet) resetUse() {
 func (cs *chunkSet) write(lut []uint32) (lutLoc, error) {
 	size := uint32(len(lut))
 	cs.lastSize = size
-	var c *chunk
-	for _, id := range slices.Sorted(mapsKeys(cs.chunks)) {
-		if x := cs.chunks[id]; x.size == size && uint32(x.nUsed) < x.per {
-			c = x
-			break
+	c := cs.fill[size]
+	if c == nil || uint32(c.nUsed) >= c.per {
+		// The lowest chunk of this size with room, or a new one.
+		c = nil
+		for _, id := range slices.Sorted(mapsKeys(cs.chunks)) {
+			if x := cs.chunks[id]; x.size == size && uint32(x.nUsed) < x.per {
+				c = x
+				break
+			}
 		}
-	}
-	if c == nil {
-		var err error
-		if c, err = cs.create(size); err != nil {
-			return lutLoc{}, err
+		if c == nil {
+			var err error
+			if c, err = cs.create(size); err != nil {
+				return lutLoc{}, err
+			}
 		}
+		cs.fill[size] = c
 	}
-	var s uint32
-	for s = 0; s < c.per && c.used.has(s); s++ {
+	s := c.hint
+	for s < c.per && c.used.has(s) {
+		s++
 	}
 	c.used.set(s)
 	c.nUsed++
+	c.hint = s + 1
 	loc := lutLoc{chunk: c.id, off: s * size}
 	b := c.mem[int(loc.off)*8:]
 	for i, v := range lut {
