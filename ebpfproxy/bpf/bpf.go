@@ -14,7 +14,7 @@ import (
 const (
 	MapServices      = lbMapServices
 	MapBackends      = lbMapBackends
-	MapMaglev        = lbMapMaglev
+	MapMaglevChunks  = lbMapMaglevChunks
 	MapAffinity      = lbMapAffinity
 	MapAffinityMatch = lbMapAffinityMatch
 	MapRevNat        = lbMapRevnat
@@ -118,15 +118,33 @@ type (
 	Programs = lbPrograms
 )
 
-// InnerMapFlags are the flags every Maglev table must be created with: the
-// kernel requires inner maps to match the outer map's template, which is
-// BPF_F_INNER_MAP|BPF_F_MMAPABLE. An outer map pinned by an older Skiff
-// has a template of BPF_F_INNER_MAP alone: see LegacyInnerMapFlags.
-const InnerMapFlags = FlagInnerMap | FlagMmapable
+// ChunkFlags are the flags every Maglev chunk must be created with: the
+// kernel requires inner maps to match the outer map's template.
+const ChunkFlags = FlagInnerMap | FlagMmapable
 
-// LegacyInnerMapFlags are the flags of Maglev tables of outer maps pinned
-// before tables were memory-mappable.
-const LegacyInnerMapFlags = FlagInnerMap
+// Names of maps of the layout before Maglev chunks (a hash of maps named
+// maglev holding one table per service id, 16- and 32-byte
+// services/ext_services values without the table location, and backends
+// in a hash map). A proxy that finds them pinned migrates their content
+// (see the reconciler).
+const (
+	LegacyMapMaglev = "maglev"
+	// LegacyServiceValueSize and LegacyExtValueSize are the value sizes
+	// of services and ext_services in that layout.
+	LegacyServiceValueSize = 16
+	LegacyExtValueSize     = 32
+)
+
+// LegacyServiceValue is a services value of the layout before chunks.
+type LegacyServiceValue struct {
+	Id, Count, LutSize, AffinityTimeout uint32
+}
+
+// LegacyExtValue is an ext_services value of the layout before chunks.
+type LegacyExtValue struct {
+	Id, Count, LutSize, Flags uint32
+	Snat                      LBAddr
+}
 
 // Map flags (uapi/linux/bpf.h).
 const (
@@ -167,9 +185,10 @@ type Sizes struct {
 	RevNat uint32
 	// Conntrack bounds each of the TC path's flow tables (LRU).
 	Conntrack uint32
-	// MaglevTableSize is the size of the template Maglev table; tables of
-	// any size can be inserted (BPF_F_INNER_MAP).
-	MaglevTableSize uint32
+	// MaglevChunks bounds the Maglev chunks (each holds the tables of
+	// one size); zero makes it 2×Services+16, ample for one table per
+	// service and every table replaced at once.
+	MaglevChunks uint32
 }
 
 // LoadSpec returns the embedded collection with every map marked to be
@@ -185,7 +204,11 @@ func LoadSpec(s Sizes) (*ebpf.CollectionSpec, error) {
 		}
 	}
 	set(MapServices, s.Services)
-	set(MapMaglev, s.Services)
+	if s.MaglevChunks != 0 {
+		set(MapMaglevChunks, s.MaglevChunks)
+	} else if s.Services != 0 {
+		set(MapMaglevChunks, 2*s.Services+16)
+	}
 	set(MapStats, s.Services)
 	set(MapExtServices, s.Services)
 	set(MapCtFwd, s.Conntrack)
@@ -196,9 +219,6 @@ func LoadSpec(s Sizes) (*ebpf.CollectionSpec, error) {
 	}
 	set(MapAffinity, s.Affinity)
 	set(MapRevNat, s.RevNat)
-	if s.MaglevTableSize != 0 {
-		spec.Maps[MapMaglev].InnerMap.MaxEntries = s.MaglevTableSize
-	}
 	for name, m := range spec.Maps {
 		if m.Pinning != ebpf.PinByName {
 			return nil, fmt.Errorf("map %s is not pinned by name in lb.c", name)

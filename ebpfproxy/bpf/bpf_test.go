@@ -34,7 +34,7 @@ func TestLoad(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("loading BPF programs needs root")
 	}
-	spec, err := LoadSpec(Sizes{Services: 128, Backends: 128, Affinity: 128, RevNat: 128, Conntrack: 128, MaglevTableSize: 251})
+	spec, err := LoadSpec(Sizes{Services: 128, Backends: 128, Affinity: 128, RevNat: 128, Conntrack: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLoad(t *testing.T) {
 	if got := spec.Maps[MapCtFwd].MaxEntries; got != 128 {
 		t.Errorf("ct_fwd size = %d, want 128", got)
 	}
-	if got := spec.Maps[MapMaglev].InnerMap.MaxEntries; got != 251 {
-		t.Errorf("Maglev template size = %d, want 251", got)
+	if got := spec.Maps[MapMaglevChunks].MaxEntries; got != 2*128+16 {
+		t.Errorf("maglev_chunks size = %d, want %d", got, 2*128+16)
 	}
 }

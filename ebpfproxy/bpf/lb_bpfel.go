@@ -69,12 +69,14 @@ type lbCtRevVal struct {
 }
 
 type lbExtVal struct {
-	_       structs.HostLayout
-	Id      uint32
-	Count   uint32
-	LutSize uint32
-	Flags   uint32
-	Snat    lbLbAddr
+	_        structs.HostLayout
+	Id       uint32
+	Count    uint32
+	LutSize  uint32
+	Flags    uint32
+	Snat     lbLbAddr
+	LutChunk uint32
+	LutOff   uint32
 }
 
 type lbLbAddr struct {
@@ -124,6 +126,8 @@ type lbSvcVal struct {
 	Count           uint32
 	LutSize         uint32
 	AffinityTimeout uint32
+	LutChunk        uint32
+	LutOff          uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -136,7 +140,7 @@ const (
 	lbMapCtFwd              = "ct_fwd"
 	lbMapCtRev              = "ct_rev"
 	lbMapExtServices        = "ext_services"
-	lbMapMaglev             = "maglev"
+	lbMapMaglevChunks       = "maglev_chunks"
 	lbMapMasqAddrs          = "masq_addrs"
 	lbMapMasqNets           = "masq_nets"
 	lbMapRevnat             = "revnat"
@@ -218,7 +222,7 @@ type lbMapSpecs struct {
 	CtFwd         *ebpf.MapSpec `ebpf:"ct_fwd"`
 	CtRev         *ebpf.MapSpec `ebpf:"ct_rev"`
 	ExtServices   *ebpf.MapSpec `ebpf:"ext_services"`
-	Maglev        *ebpf.MapSpec `ebpf:"maglev"`
+	MaglevChunks  *ebpf.MapSpec `ebpf:"maglev_chunks"`
 	MasqAddrs     *ebpf.MapSpec `ebpf:"masq_addrs"`
 	MasqNets      *ebpf.MapSpec `ebpf:"masq_nets"`
 	Revnat        *ebpf.MapSpec `ebpf:"revnat"`
@@ -258,7 +262,7 @@ type lbMaps struct {
 	CtFwd         *ebpf.Map `ebpf:"ct_fwd"`
 	CtRev         *ebpf.Map `ebpf:"ct_rev"`
 	ExtServices   *ebpf.Map `ebpf:"ext_services"`
-	Maglev        *ebpf.Map `ebpf:"maglev"`
+	MaglevChunks  *ebpf.Map `ebpf:"maglev_chunks"`
 	MasqAddrs     *ebpf.Map `ebpf:"masq_addrs"`
 	MasqNets      *ebpf.Map `ebpf:"masq_nets"`
 	Revnat        *ebpf.Map `ebpf:"revnat"`
@@ -274,7 +278,7 @@ func (m *lbMaps) Close() error {
 		m.CtFwd,
 		m.CtRev,
 		m.ExtServices,
-		m.Maglev,
+		m.MaglevChunks,
 		m.MasqAddrs,
 		m.MasqNets,
 		m.Revnat,

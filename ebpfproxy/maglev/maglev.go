@@ -78,6 +78,12 @@ func (b *Builder) permutation(name string) (offset, skip uint64) {
 // backends does not change which name gets which slot. An empty list gives
 // a nil table.
 func (b *Builder) Build(backends []Backend) (Table, error) {
+	return b.BuildInto(backends, nil)
+}
+
+// BuildInto is Build writing into t's storage when it has room for the
+// table (callers building many tables reuse one), else into a new table.
+func (b *Builder) BuildInto(backends []Backend, t Table) (Table, error) {
 	n := len(backends)
 	if n == 0 {
 		return nil, nil
@@ -104,7 +110,12 @@ func (b *Builder) Build(backends []Backend) (Table, error) {
 		maxWeight = max(maxWeight, weights[i])
 	}
 
-	table := make(Table, b.size)
+	var table Table
+	if uint64(cap(t)) >= b.size {
+		table = t[:b.size]
+	} else {
+		table = make(Table, b.size)
+	}
 	for i := range table {
 		table[i] = -1
 	}

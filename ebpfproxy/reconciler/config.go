@@ -53,9 +53,10 @@ type Config struct {
 	// means the caller's.
 	NetNS string
 	// MaglevTableSize is the number of slots per service, a prime. Each
-	// service costs 4 bytes per slot in the kernel and about M·log M steps
-	// to build: the default 16381 suits up to a few thousand services, 1021
-	// is plenty for services of up to ~10 backends.
+	// service costs 8 bytes per slot in the kernel (array elements are 8
+	// bytes apart) and about M·log M steps to build: the default 16381
+	// suits up to a few thousand services, 1021 is plenty for services of
+	// up to ~10 backends.
 	MaglevTableSize uint32
 	// MaglevSeed perturbs backend placement.
 	MaglevSeed string
@@ -109,6 +110,5 @@ func (c *Config) defaults() error {
 	if c.Logger.GetSink() == nil {
 		c.Logger = klog.Background()
 	}
-	c.Sizes.MaglevTableSize = c.MaglevTableSize
 	return nil
 }

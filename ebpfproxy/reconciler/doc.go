@@ -11,8 +11,18 @@
 // the number of services. Writes go in an order that never lets a hook see
 // a service whose backends are not in place. A failed write makes the next
 // sync re-read the maps and compare everything; the periodic resync does
-// the same to repair drift, re-reading a Maglev table only if its kernel
-// id is not the one recorded.
+// the same to repair drift.
+//
+// Maglev tables live in a few large memory-mappable chunks (chunks.go), K
+// tables of one size each, and the frontend entries name a table's chunk
+// and offset: a full sync creates a handful of maps instead of one per
+// service, and fills tables with plain stores through a mapping. A changed
+// table is written to a free slot, its frontends flipped to it, and the old
+// slot freed, so a hook never reads a half-written table. Backends are a
+// memory-mappable array indexed by backend id (backends.go), likewise
+// written through a mapping. Pins of the older layout (a hash of maps with
+// one table per service, a hash of backends) are migrated when the
+// reconciler starts, keeping the conntrack maps (migrate.go).
 //
 //	tables.ChangeTracker ─▶ changed units ─▶ ids + Maglev (memo) ─▶ diff of their entries ─▶ batch map ops ─▶ record
 //	                                                                       ▲                                   │

@@ -3,7 +3,6 @@
 package reconciler
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 
@@ -15,9 +14,9 @@ import (
 // repairDrift reads the maps and rewrites whatever differs from the record
 // of what was written (cur): entries changed, deleted or added behind the
 // reconciler's back. It builds no copy of the maps: each entry read is
-// compared with the record as it comes, and a Maglev table is read only if
-// its kernel id is not the one recorded (slots rewritten in place behind
-// our back go unnoticed).
+// compared with the record as it comes. Maglev tables are checked by
+// chunk: a table whose chunk is gone or was replaced is written afresh
+// (slots rewritten in place behind our back go unnoticed).
 func (r *Reconciler) repairDrift() (SyncStats, error) {
 	from, to := newState(), newState()
 	same := func(v bpf.ServiceValue) bpf.ServiceValue { return v }
@@ -27,11 +26,7 @@ func (r *Reconciler) repairDrift() (SyncStats, error) {
 	if err := drift(r.maps.ext, r.cur.ext, func(v bpf.ExtValue) bpf.ExtValue { return v }, from.ext, to.ext); err != nil {
 		return SyncStats{}, fmt.Errorf("read ext_services map: %w", err)
 	}
-	if err := drift(r.maps.backends, r.cur.backends, func(bv bpf.BackendValue) netip.AddrPort {
-		return netip.AddrPortFrom(bpf.AddrFrom(bv.Addr.W), bpf.PortFrom(bv.Port))
-	}, from.backends, to.backends); err != nil {
-		return SyncStats{}, fmt.Errorf("read backends map: %w", err)
-	}
+	backendDrift(r.maps.bes, r.cur.backends, from.backends, to.backends)
 	if err := drift(r.maps.match, r.cur.match, func(uint8) struct{} { return struct{}{} }, from.match, to.match); err != nil {
 		return SyncStats{}, fmt.Errorf("read affinity_match map: %w", err)
 	}
@@ -42,9 +37,20 @@ func (r *Reconciler) repairDrift() (SyncStats, error) {
 		len(from.match)+len(to.match)+len(from.luts)+len(to.luts) == 0 {
 		return SyncStats{}, nil
 	}
-	st, err := apply(r.maps, from, to, nil, r.innerIDs, r.afterStep)
+	st, err := apply(r.maps, from, to, nil, r.afterStep)
 	if err != nil {
 		return st, applyError{err}
+	}
+	// What was rewritten is the record again, but tables written afresh
+	// (and their frontends) have new locations.
+	for id, loc := range to.locs {
+		r.cur.locs[id] = loc
+	}
+	for k, v := range to.services {
+		r.cur.services[k] = v
+	}
+	for k, v := range to.ext {
+		r.cur.ext[k] = v
 	}
 	return st, nil
 }
@@ -84,47 +90,61 @@ func drift[K, V comparable, KV any](m *ebpf.Map, cur map[K]V, conv func(KV) V, f
 	return nil
 }
 
-// lutDrift is drift for the Maglev tables, by kernel table id.
-func (r *Reconciler) lutDrift(from, to state) error {
-	var read []uint32
-	seen := make(map[uint32]struct{}, len(r.cur.luts))
-	if err := readAll(r.maps.maglev, func(id, innerID uint32) {
-		seen[id] = struct{}{}
-		if _, ok := r.cur.luts[id]; ok && r.innerIDs[id] == ebpf.MapID(innerID) {
-			return
-		}
-		read = append(read, id)
-	}); err != nil {
-		return fmt.Errorf("read maglev map: %w", err)
-	}
-	for _, id := range read {
-		var t *ebpf.Map
-		if err := r.maps.maglev.Lookup(id, &t); err != nil {
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				delete(seen, id) // deleted meanwhile
-				continue
+// backendDrift is drift for the backends array.
+func backendDrift(bes *backendArray, cur, from, to map[uint32]netip.AddrPort) {
+	var present bitmap
+	bes.each(func(id uint32, a netip.AddrPort) {
+		cv, ok := cur[id]
+		if ok {
+			present.set(id)
+			if cv == a {
+				return
 			}
-			return fmt.Errorf("open maglev table of service %d: %w", id, err)
+			to[id] = cv
 		}
-		lut, err := readLUT(t)
-		var innerID ebpf.MapID
-		if err == nil {
-			innerID, err = mapID(t)
-		}
-		t.Close()
-		if err != nil {
-			return fmt.Errorf("read maglev table of service %d: %w", id, err)
-		}
-		from.luts[id] = lut
-		if rec, ok := r.cur.luts[id]; ok {
-			to.luts[id] = rec
-			// A patch in place keeps the kernel's table.
-			r.innerIDs[id] = innerID
+		from[id] = a
+	})
+	for id, a := range cur {
+		if !present.has(id) {
+			to[id] = a
 		}
 	}
-	for id, lut := range r.cur.luts {
-		if _, ok := seen[id]; !ok {
-			to.luts[id] = lut
+}
+
+// lutDrift is drift for the Maglev tables: those in a chunk no longer
+// installed as the reconciler mapped it go to to (and their frontends with
+// them, to be pointed at the new copy); their old slots go to from.
+func (r *Reconciler) lutDrift(from, to state) error {
+	ok := map[uint32]bool{}
+	lost := map[uint32]bool{}
+	for id, loc := range r.cur.locs {
+		good, checked := ok[loc.chunk]
+		if !checked {
+			c, fresh, err := r.maps.chunks.open(loc.chunk)
+			if err != nil {
+				return err
+			}
+			good = c != nil && !fresh
+			ok[loc.chunk] = good
+		}
+		if !good {
+			lost[id] = true
+			from.locs[id] = loc
+			to.luts[id] = r.cur.luts[id]
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	// Frontends drift left alone are in the kernel as recorded.
+	for k, v := range r.cur.services {
+		if _, ok := to.services[k]; !ok && lost[v.Id] {
+			from.services[k], to.services[k] = v, v
+		}
+	}
+	for k, v := range r.cur.ext {
+		if _, ok := to.ext[k]; !ok && lost[v.Id] {
+			from.ext[k], to.ext[k] = v, v
 		}
 	}
 	return nil

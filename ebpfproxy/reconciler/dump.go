@@ -68,6 +68,7 @@ type TableEntry struct {
 // for status reports while no proxy runs.
 func ReadPinned(pinDir string) (*Snapshot, error) {
 	var ms mapSet
+	var chunks *ebpf.Map
 	var opened []*ebpf.Map
 	defer func() {
 		for _, m := range opened {
@@ -75,19 +76,32 @@ func ReadPinned(pinDir string) (*Snapshot, error) {
 		}
 	}()
 	for name, dst := range map[string]**ebpf.Map{bpf.MapServices: &ms.services, bpf.MapBackends: &ms.backends,
-		bpf.MapMaglev: &ms.maglev, bpf.MapAffinityMatch: &ms.match, bpf.MapStats: &ms.stats, bpf.MapExtServices: &ms.ext} {
-		m, err := ebpf.LoadPinnedMap(filepath.Join(mapsDir(pinDir), name), &ebpf.LoadPinOptions{ReadOnly: true})
+		bpf.MapMaglevChunks: &chunks, bpf.MapAffinityMatch: &ms.match, bpf.MapStats: &ms.stats, bpf.MapExtServices: &ms.ext} {
+		// backends is mapped (read only), which a read-only descriptor
+		// does not allow.
+		m, err := ebpf.LoadPinnedMap(filepath.Join(mapsDir(pinDir), name), &ebpf.LoadPinOptions{ReadOnly: name != bpf.MapBackends})
 		if err != nil {
 			return nil, fmt.Errorf("open pinned map %s: %w", name, err)
 		}
 		opened = append(opened, m)
 		*dst = m
 	}
+	ms.chunks = newChunkSet(chunks, true)
+	bes, err := mapBackends(ms.backends, true)
+	if err != nil {
+		return nil, err
+	}
+	defer bes.close()
+	ms.bes = bes
 	return snapshot(ms)
 }
 
+// snapshot reads m through chunk mappings of its own, leaving m's record
+// of used table slots alone.
 func snapshot(m mapSet) (*Snapshot, error) {
-	st, _, err := readState(m, nil, nil)
+	m.chunks = newChunkSet(m.chunks.outer, true)
+	defer m.chunks.close()
+	st, err := readState(m, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,10 @@
 package reconciler
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -62,11 +62,13 @@ func TestSyncWritesOnlyChanged(t *testing.T) {
 	}{{
 		name: "one backend replaced",
 		do:   func() { e.setBackends(name(7), tables.TCP, append(bes(7, 0, 2), bes(7, 1, 1)...)...) },
-		want: SyncStats{BackendsWritten: 1, BackendsDeleted: 1, TablesWritten: 1},
+		// A changed table goes to a new slot, its frontend is flipped to
+		// it and the old slot freed.
+		want: SyncStats{BackendsWritten: 1, BackendsDeleted: 1, ServicesWritten: 1, TablesWritten: 1, TablesDeleted: 1},
 	}, {
 		name: "one backend added",
 		do:   func() { e.setBackends(name(8), tables.TCP, bes(8, 0, 4)...) },
-		want: SyncStats{BackendsWritten: 1, ServicesWritten: 1, TablesWritten: 1},
+		want: SyncStats{BackendsWritten: 1, ServicesWritten: 1, TablesWritten: 1, TablesDeleted: 1},
 	}, {
 		name: "affinity enabled",
 		do:   func() { e.service(name(9).Name, vip(9), tables.TCP, time.Hour, bes(9, 0, 3)...) },
@@ -82,7 +84,7 @@ func TestSyncWritesOnlyChanged(t *testing.T) {
 	}, {
 		name: "backends shared with another service",
 		do:   func() { e.setBackends(name(11), tables.TCP, bes(12, 0, 3)...) },
-		want: SyncStats{TablesWritten: 1, BackendsDeleted: 3},
+		want: SyncStats{ServicesWritten: 1, TablesWritten: 1, TablesDeleted: 1, BackendsDeleted: 3},
 	}, {
 		name: "nothing changed",
 		do:   func() { e.setBackends(name(13), tables.TCP, bes(13, 0, 3)...) },
@@ -208,11 +210,17 @@ func TestResyncRepairsReplacedEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	svcID := want.Tables[0].ServiceID
-	other, err := newLUT(make([]uint32, 1021), bpf.InnerMapFlags)
+	var val bpf.ServiceValue
+	if err := e.rec.maps.services.Lookup(frontendKey(netip.MustParseAddrPort("10.250.20.1:80"), 6), &val); err != nil {
+		t.Fatal(err)
+	}
+	// The chunk holding the table replaced by an empty one of its size.
+	other, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4,
+		MaxEntries: (chunkSlots / 1021) * 1021, Flags: bpf.ChunkFlags})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rec.maps.maglev.Put(svcID, other); err != nil {
+	if err := e.rec.maps.chunks.outer.Put(val.LutChunk, other); err != nil {
 		t.Fatal(err)
 	}
 	other.Close()
@@ -224,8 +232,9 @@ func TestResyncRepairsReplacedEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (SyncStats{BackendsWritten: 1, TablesWritten: 1, MatchWritten: 1}) {
-		t.Errorf("Resync wrote %+v, want 1 backend, 1 table, 1 membership", st)
+	// The table is written to a new slot and its frontend flipped to it.
+	if st != (SyncStats{BackendsWritten: 1, TablesWritten: 1, TablesDeleted: 1, ServicesWritten: 1, MatchWritten: 1}) {
+		t.Errorf("Resync wrote %+v, want 1 backend, 1 table moved (its frontend rewritten), 1 membership", st)
 	}
 	got, _ := e.rec.Dump()
 	if got.String() != want.String() {
@@ -236,68 +245,128 @@ func TestResyncRepairsReplacedEntries(t *testing.T) {
 	}
 }
 
-// TestMaglevTableFlags checks that tables are memory-mappable arrays, and
-// that an outer map pinned by an older Skiff, whose template is a plain
-// array (which refuses mappable tables), still gets tables: plain ones
-// filled with batch updates. The datapath works in both.
-func TestMaglevTableFlags(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		legacy bool
-		want   uint32
-	}{
-		{"mappable", false, bpf.InnerMapFlags},
-		{"legacy pinned outer map", true, bpf.LegacyInnerMapFlags},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			if tc.legacy {
-				if err := e.rec.Uninstall(); err != nil {
-					t.Fatal(err)
-				}
-				sizes := smallSizes
-				sizes.MaglevTableSize = 1021
-				spec, err := bpf.LoadSpec(sizes)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ms := spec.Maps[bpf.MapMaglev].Copy()
-				ms.InnerMap.Flags = bpf.LegacyInnerMapFlags
-				ms.Pinning = ebpf.PinNone
-				old, err := ebpf.NewMap(ms)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.MkdirAll(mapsDir(e.pinDir), 0o700); err != nil {
-					t.Fatal(err)
-				}
-				if err := old.Pin(filepath.Join(mapsDir(e.pinDir), bpf.MapMaglev)); err != nil {
-					t.Fatal(err)
-				}
-				old.Close()
-				e.rec = e.open(1021)
-			}
-			b1, b2 := tcpBackend(t, "127.0.0.2:0"), tcpBackend(t, "127.0.0.3:0")
-			vip := netip.MustParseAddrPort("10.250.0.40:80")
-			e.service("flags", vip, tables.TCP, 0, b1, b2)
-			e.sync()
-			if err := consistent(e.rec.maps); err != nil {
-				t.Fatal(err)
-			}
-			snap, err := e.rec.Dump()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var inner *ebpf.Map
-			if err := e.rec.maps.maglev.Lookup(snap.Tables[0].ServiceID, &inner); err != nil {
-				t.Fatal(err)
-			}
-			defer inner.Close()
-			if got := inner.Flags(); got != tc.want {
-				t.Errorf("table flags %#x, want %#x", got, tc.want)
-			}
-			rep := e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40})
-			expectSpread(t, rep, 40, b1, b2)
-		})
+// TestMaglevChunks checks that tables live in memory-mappable chunks, many
+// to a chunk, at the location their frontends name, and that the datapath
+// uses them.
+func TestMaglevChunks(t *testing.T) {
+	e := newEnv(t)
+	b1, b2 := tcpBackend(t, "127.0.0.2:0"), tcpBackend(t, "127.0.0.3:0")
+	vip := netip.MustParseAddrPort("10.250.0.40:80")
+	e.service("flags", vip, tables.TCP, 0, b1, b2)
+	e.service("other", netip.MustParseAddrPort("10.250.0.41:80"), tables.TCP, 0, b1)
+	e.sync()
+	if err := consistent(e.rec.maps); err != nil {
+		t.Fatal(err)
 	}
+	var v1, v2 bpf.ServiceValue
+	if err := e.rec.maps.services.Lookup(frontendKey(vip, 6), &v1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rec.maps.services.Lookup(frontendKey(netip.MustParseAddrPort("10.250.0.41:80"), 6), &v2); err != nil {
+		t.Fatal(err)
+	}
+	if v1.LutChunk != v2.LutChunk || v1.LutOff == v2.LutOff || v1.LutOff%1021 != 0 || v2.LutOff%1021 != 0 {
+		t.Errorf("tables at chunk %d+%d and %d+%d, want one chunk, distinct slots of 1021", v1.LutChunk, v1.LutOff, v2.LutChunk, v2.LutOff)
+	}
+	var inner *ebpf.Map
+	if err := e.rec.maps.chunks.outer.Lookup(v1.LutChunk, &inner); err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	if got := inner.Flags(); got != bpf.ChunkFlags {
+		t.Errorf("chunk flags %#x, want %#x", got, bpf.ChunkFlags)
+	}
+	if got := inner.MaxEntries(); got != (chunkSlots/1021)*1021 {
+		t.Errorf("chunk of %d entries, want %d", got, (chunkSlots/1021)*1021)
+	}
+	rep := e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40})
+	expectSpread(t, rep, 40, b1, b2)
+}
+
+// TestTableSlotsRetire changes one service's backends sync after sync and
+// checks where its table goes: each time to a slot no frontend named in the
+// last two syncs (a hook may still read the old table just after its
+// frontend is flipped), and back to the first slot once it has drained.
+func TestTableSlotsRetire(t *testing.T) {
+	e := newEnv(t)
+	vip := netip.MustParseAddrPort("10.250.0.43:80")
+	be := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 244, 70, byte(i + 1)}), 8080)
+	}
+	sn := e.service("retire", vip, tables.TCP, 0, be(0))
+	var locs []lutLoc
+	for i := range 4 {
+		if i > 0 {
+			e.setBackends(sn, tables.TCP, be(0), be(i))
+		}
+		e.sync()
+		if err := consistent(e.rec.maps); err != nil {
+			t.Fatal(err)
+		}
+		var v bpf.ServiceValue
+		if err := e.rec.maps.services.Lookup(frontendKey(vip, 6), &v); err != nil {
+			t.Fatal(err)
+		}
+		locs = append(locs, lutLoc{v.LutChunk, v.LutOff})
+	}
+	if locs[1] == locs[0] || locs[2] == locs[0] || locs[2] == locs[1] {
+		t.Errorf("table locations %v: a slot was reused within two syncs of its release", locs)
+	}
+	if locs[3] != locs[0] {
+		t.Errorf("table locations %v: the first slot was not reused once drained", locs)
+	}
+}
+
+// TestTableSizeChangeAcrossRestart restarts the reconciler with another
+// Maglev table size: the tables move to chunks of the new size, the
+// datapath uses them, and once the old slots have drained the chunk of the
+// old size is deleted.
+func TestTableSizeChangeAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	b1, b2 := tcpBackend(t, "127.0.0.2:0"), tcpBackend(t, "127.0.0.3:0")
+	vip := netip.MustParseAddrPort("10.250.0.44:80")
+	e.service("resize", vip, tables.TCP, 0, b1, b2)
+	e.sync()
+	if err := e.rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.rec = e.open(251)
+	e.sync()
+	if err := consistent(e.rec.maps); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := e.rec.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Tables) != 1 || snap.Tables[0].Size != 251 {
+		t.Fatalf("after the restart with M=251:\n%s", snap)
+	}
+	expectSpread(t, e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40}), 40, b1, b2)
+	// Two more changes drain the old slot; the old chunk then goes.
+	other := tcpBackend(t, "127.0.0.4:0")
+	e.service("other", netip.MustParseAddrPort("10.250.0.45:80"), tables.TCP, 0, other)
+	e.sync()
+	e.setBackends(tables.ServiceName{Namespace: "test", Name: "other"}, tables.TCP, other, b1)
+	e.sync()
+	sizes := map[uint32]int{}
+	outer := e.rec.maps.chunks.outer
+	for chunk := range outer.MaxEntries() {
+		var kid uint32
+		if err := outer.Lookup(chunk, &kid); errors.Is(err, ebpf.ErrKeyNotExist) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ebpf.NewMapFromID(ebpf.MapID(kid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[m.MaxEntries()]++
+		m.Close()
+	}
+	if want := map[uint32]int{(chunkSlots / 251) * 251: 1}; !maps.Equal(sizes, want) {
+		t.Errorf("chunks by entries %v, want %v", sizes, want)
+	}
+	expectSpread(t, e.client().do(request{Op: "tcp", Addr: vip.String(), N: 40}), 40, b1, b2)
 }

@@ -52,9 +52,6 @@ type Reconciler struct {
 	bePool  *idPool
 	// memo holds Maglev tables by backend set (see lutKey).
 	memo map[string][]uint32
-	// innerIDs are the kernel ids of the Maglev tables cur.luts records,
-	// so a re-read only reads tables that were replaced behind our back.
-	innerIDs map[uint32]ebpf.MapID
 	// stats counts work for tests.
 	stats workStats
 	// afterStep is called after each apply step; tests check invariants.
@@ -106,34 +103,59 @@ func New(cfg Config) (*Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pins of the layout before Maglev chunks are read and unpinned first
+	// (see migrate.go).
+	legacy, err := readLegacy(cfg.PinDir)
+	if err != nil {
+		return nil, fmt.Errorf("migrate old maps: %w", err)
+	}
 	objs, err := loadObjects(spec, cfg.PinDir)
 	if err != nil {
+		return nil, err
+	}
+	bes, err := mapBackends(objs.Backends, false)
+	if err != nil {
+		objs.Close()
 		return nil, err
 	}
 	r := &Reconciler{
 		cfg:     cfg,
 		objs:    objs,
 		builder: builder,
-		maps: mapSet{services: objs.Services, backends: objs.Backends, maglev: objs.Maglev,
-			match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices, tables: newTableMode()},
-		tracker:  cfg.Tables.Track(),
-		ix:       newIndex(),
-		svcIDs:   map[tables.LBKey]uint32{},
-		svcKeys:  map[uint32]tables.LBKey{},
-		beIDs:    map[netip.AddrPort]uint32{},
-		beAddr:   map[uint32]netip.AddrPort{},
-		svcPool:  newIDPool(objs.Services.MaxEntries()),
-		bePool:   newIDPool(objs.Backends.MaxEntries()),
-		memo:     map[string][]uint32{},
-		innerIDs: map[uint32]ebpf.MapID{},
-		rebuild:  true,
+		maps: mapSet{services: objs.Services, backends: objs.Backends, chunks: newChunkSet(objs.MaglevChunks, false),
+			bes: bes, match: objs.AffinityMatch, stats: objs.Stats, ext: objs.ExtServices},
+		tracker: cfg.Tables.Track(),
+		ix:      newIndex(),
+		svcIDs:  map[tables.LBKey]uint32{},
+		svcKeys: map[uint32]tables.LBKey{},
+		beIDs:   map[netip.AddrPort]uint32{},
+		beAddr:  map[uint32]netip.AddrPort{},
+		svcPool: newIDPool(objs.Services.MaxEntries()),
+		bePool:  newIDPool(objs.Backends.MaxEntries()),
+		memo:    map[string][]uint32{},
+		rebuild: true,
+	}
+	if legacy != nil {
+		st, err := writeLegacy(r.maps, legacy)
+		if err != nil {
+			r.maps.chunks.close()
+			r.maps.bes.close()
+			objs.Close()
+			return nil, fmt.Errorf("migrate old maps: %w", err)
+		}
+		cfg.Logger.Info("Migrated maps of the layout before Maglev chunks", "frontends", st.ServicesWritten,
+			"external", st.ExtWritten, "tables", st.TablesWritten)
 	}
 	if err := r.reread(true); err != nil {
+		r.maps.chunks.close()
+		r.maps.bes.close()
 		objs.Close()
 		return nil, err
 	}
 	links, adopted, err := attachHooks(objs, cfg.PinDir, cfg.CgroupPath)
 	if err != nil {
+		r.maps.chunks.close()
+		r.maps.bes.close()
 		objs.Close()
 		return nil, err
 	}
@@ -146,6 +168,8 @@ func New(cfg Config) (*Reconciler, error) {
 			for _, l := range r.links {
 				l.Close()
 			}
+			r.maps.chunks.close()
+			r.maps.bes.close()
 			objs.Close()
 			return nil, err
 		}
@@ -158,6 +182,8 @@ func New(cfg Config) (*Reconciler, error) {
 			for _, l := range r.links {
 				l.Close()
 			}
+			r.maps.chunks.close()
+			r.maps.bes.close()
 			objs.Close()
 			return nil, err
 		}
@@ -179,18 +205,14 @@ func (r *Reconciler) Adopted() Adoption {
 }
 
 // reread replaces cur with the kernel's maps and re-derives backend ids.
-// Maglev tables whose kernel id is the one recorded are not read again.
+// Maglev tables where cur says, in chunks as they were mapped, are not
+// read again.
 func (r *Reconciler) reread(adopt bool) error {
-	known := map[uint32][]uint32{}
-	for id, lut := range r.cur.luts {
-		known[id] = lut
-	}
-	cur, inner, err := readState(r.maps, r.innerIDs, known)
+	cur, err := readState(r.maps, r.cur.luts, r.cur.locs)
 	if err != nil {
 		return err
 	}
 	r.cur = cur
-	r.innerIDs = inner
 	r.dirty = false
 	if !adopt {
 		return nil
@@ -272,7 +294,6 @@ func (r *Reconciler) sync(ctx context.Context, full bool) (SyncStats, error) {
 		// The next sync re-reads the maps (every table too) and, unless
 		// only writing failed, recomputes every unit.
 		r.dirty = true
-		r.innerIDs = map[uint32]ebpf.MapID{}
 		var ae applyError
 		if !errors.As(err, &ae) {
 			r.rebuild = true
@@ -309,7 +330,6 @@ func snatAddrs(n tables.Node) map[tables.Family]netip.Addr {
 // the proxy was down, or added behind its back).
 func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 	snat := snatAddrs(changes.Node)
-	r.ix = newIndex()
 	// Ids in use: what the maps hold and what units already have.
 	r.svcPool.reset(func(yield func(uint32) bool) {
 		for id := range r.cur.serviceIDs() {
@@ -327,7 +347,11 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			yield(id)
 		}
 	})
-	var lbs []tables.LBService
+	nUnits := 0
+	for _, units := range changes.Services {
+		nUnits += len(units)
+	}
+	lbs := make([]tables.LBService, 0, nUnits)
 	nBackends := 0
 	for _, units := range changes.Services {
 		lbs = append(lbs, units...)
@@ -335,6 +359,7 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			nBackends += len(u.Backends)
 		}
 	}
+	r.ix = newIndexSized(len(lbs))
 	// Programming many services at once: size the big maps up front.
 	if len(r.beIDs) < nBackends/2 {
 		r.beIDs = growMap(r.beIDs, nBackends)
@@ -360,7 +385,7 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 		r.ix.add(u, nil)
 	}
 	want := r.ix.full(r.beAddr)
-	st, err := apply(r.maps, r.cur, want, newIDs, r.innerIDs, r.afterStep)
+	st, err := apply(r.maps, r.cur, want, newIDs, r.afterStep)
 	if err != nil {
 		return st, applyError{err}
 	}
@@ -382,19 +407,18 @@ func (r *Reconciler) syncAll(changes tables.Changes) (SyncStats, error) {
 			delete(r.beAddr, id)
 		}
 	}
-	for id, a := range r.beAddr {
-		if r.beIDs[a] != id {
-			delete(r.beAddr, id)
+	// beAddr holds the inverse of beIDs (both are written and deleted
+	// together), so only more entries mean strays to drop.
+	if len(r.beAddr) != len(r.beIDs) {
+		for id, a := range r.beAddr {
+			if r.beIDs[a] != id {
+				delete(r.beAddr, id)
+			}
 		}
 	}
 	for key := range r.memo {
 		if r.ix.lutRefs[key] == 0 {
 			delete(r.memo, key)
-		}
-	}
-	for id := range r.innerIDs {
-		if _, ok := want.luts[id]; !ok {
-			delete(r.innerIDs, id)
 		}
 	}
 	r.svcPool.reset(maps.Keys(r.svcKeys))
@@ -461,14 +485,14 @@ func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats,
 	if whole {
 		want := r.ix.full(r.beAddr)
 		var err error
-		if st, err = apply(r.maps, r.cur, want, newIDs, r.innerIDs, r.afterStep); err != nil {
+		if st, err = apply(r.maps, r.cur, want, newIDs, r.afterStep); err != nil {
 			return st, applyError{err}
 		}
 		r.cur = want
 	} else if tc.size() > 0 {
 		from, to := r.ix.partial(r.cur, tc, r.svcKeys, r.beAddr)
 		var err error
-		if st, err = apply(r.maps, from, to, newIDs, r.innerIDs, r.afterStep); err != nil {
+		if st, err = apply(r.maps, from, to, newIDs, r.afterStep); err != nil {
 			return st, applyError{err}
 		}
 		commit(r.cur, tc, to)
@@ -495,11 +519,6 @@ func (r *Reconciler) syncChanged(changes tables.Changes, whole bool) (SyncStats,
 			}
 			delete(r.beAddr, id)
 			r.bePool.release(id)
-		}
-	}
-	for id := range tc.luts {
-		if _, ok := r.cur.luts[id]; !ok {
-			delete(r.innerIDs, id)
 		}
 	}
 	return st, nil
@@ -599,6 +618,8 @@ func (r *Reconciler) Close() error {
 	for _, l := range r.links {
 		errs = append(errs, l.Close())
 	}
+	r.maps.chunks.close()
+	r.maps.bes.close()
 	errs = append(errs, r.objs.Close())
 	return errors.Join(errs...)
 }
@@ -612,7 +633,7 @@ func (r *Reconciler) Uninstall() error {
 		for _, l := range r.links {
 			errs = append(errs, l.Unpin())
 		}
-		for _, m := range []*ebpf.Map{r.objs.Services, r.objs.Backends, r.objs.Maglev, r.objs.Affinity,
+		for _, m := range []*ebpf.Map{r.objs.Services, r.objs.Backends, r.objs.MaglevChunks, r.objs.Affinity,
 			r.objs.AffinityMatch, r.objs.Revnat, r.objs.Stats, r.objs.ExtServices, r.objs.CtFwd, r.objs.CtRev,
 			r.objs.MasqNets, r.objs.MasqAddrs} {
 			errs = append(errs, m.Unpin())

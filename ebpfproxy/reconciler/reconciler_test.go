@@ -16,7 +16,9 @@ import (
 // with backends has a table of the size it claims, and every slot names an
 // existing backend that, for affinity services, is a member.
 func consistent(m mapSet) error {
-	s, _, err := readState(m, nil, nil)
+	m.chunks = newChunkSet(m.chunks.outer, true)
+	defer m.chunks.close()
+	s, err := readState(m, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -103,7 +105,12 @@ func TestResyncRepairsDrift(t *testing.T) {
 	e.sync()
 	want, _ := e.rec.Dump()
 
-	// Drift: a frontend deleted, a stray frontend added, a table removed.
+	// Drift: a frontend deleted, a stray frontend added, a table removed
+	// (the chunk holding it).
+	var val bpf.ServiceValue
+	if err := e.rec.maps.services.Lookup(frontendKey(vip, 6), &val); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.rec.maps.services.Delete(frontendKey(vip, 6)); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +118,7 @@ func TestResyncRepairsDrift(t *testing.T) {
 	if err := e.rec.maps.services.Put(stray, bpf.ServiceValue{Id: 77, Count: 1, LutSize: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rec.maps.maglev.Delete(want.Tables[0].ServiceID); err != nil {
+	if err := e.rec.maps.chunks.outer.Delete(val.LutChunk); err != nil {
 		t.Fatal(err)
 	}
 	if st := e.sync(); st.Changes() != 0 {

@@ -4,13 +4,11 @@ package reconciler
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"runtime"
 	"slices"
-	"sync"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -26,7 +24,10 @@ type state struct {
 	services map[bpf.ServiceKey]bpf.ServiceValue
 	backends map[uint32]netip.AddrPort
 	// luts holds each service id's Maglev table as backend ids per slot.
-	luts  map[uint32][]uint32
+	luts map[uint32][]uint32
+	// locs says where each table of luts is installed, once it is; the
+	// services and ext values carry the same location.
+	locs  map[uint32]lutLoc
 	match map[bpf.AffinityMatchKey]struct{}
 	// ext are the TC path's frontends (ext_services).
 	ext map[bpf.ServiceKey]bpf.ExtValue
@@ -37,6 +38,7 @@ func newState() state {
 		services: map[bpf.ServiceKey]bpf.ServiceValue{},
 		backends: map[uint32]netip.AddrPort{},
 		luts:     map[uint32][]uint32{},
+		locs:     map[uint32]lutLoc{},
 		match:    map[bpf.AffinityMatchKey]struct{}{},
 		ext:      map[bpf.ServiceKey]bpf.ExtValue{},
 	}
@@ -59,17 +61,12 @@ func (s state) serviceIDs() map[uint32]bool {
 
 // mapSet is the subset of loaded maps state lives in.
 type mapSet struct {
-	services, backends, maglev, match, stats, ext *ebpf.Map
-	// tables says how new Maglev tables are made; nil for a set only read.
-	tables *tableMode
+	services, backends, match, stats, ext *ebpf.Map
+	// bes is backends through a mapping, where entries are read and written.
+	bes *backendArray
+	// chunks holds the Maglev tables (maglev_chunks).
+	chunks *chunkSet
 }
-
-// tableMode holds the flags new Maglev tables get: memory-mappable ones
-// (filled with plain stores) unless the pinned outer map, made by an
-// older Skiff, only takes plain arrays.
-type tableMode struct{ flags uint32 }
-
-func newTableMode() *tableMode { return &tableMode{flags: bpf.InnerMapFlags} }
 
 func frontendKey(ap netip.AddrPort, proto uint8) bpf.ServiceKey {
 	var k bpf.ServiceKey
@@ -83,61 +80,80 @@ func frontendOf(k bpf.ServiceKey) netip.AddrPort {
 	return netip.AddrPortFrom(bpf.AddrFrom(k.Addr.W), bpf.PortFrom(k.Port))
 }
 
-// readState reads the owned maps from the kernel. A Maglev table whose
-// kernel id is in innerIDs and whose content is in known is taken from
-// known instead of being read (tables are replaced whole or patched only by
-// the reconciler); the ids of the tables now installed are returned.
-func readState(m mapSet, innerIDs map[uint32]ebpf.MapID, known map[uint32][]uint32) (state, map[uint32]ebpf.MapID, error) {
+// readState reads the owned maps from the kernel, and marks the table
+// slots the frontends use as taken. A table at the location recorded in
+// knownLocs, in a chunk still installed as it was mapped, is taken from
+// known instead of being read (only the reconciler writes tables).
+func readState(m mapSet, known map[uint32][]uint32, knownLocs map[uint32]lutLoc) (state, error) {
 	s := newState()
-	inner := map[uint32]ebpf.MapID{}
 	if err := readAll(m.services, func(k bpf.ServiceKey, v bpf.ServiceValue) { s.services[k] = v }); err != nil {
-		return s, inner, fmt.Errorf("read services map: %w", err)
+		return s, fmt.Errorf("read services map: %w", err)
 	}
-	if err := readAll(m.backends, func(id uint32, bv bpf.BackendValue) {
-		s.backends[id] = netip.AddrPortFrom(bpf.AddrFrom(bv.Addr.W), bpf.PortFrom(bv.Port))
-	}); err != nil {
-		return s, inner, fmt.Errorf("read backends map: %w", err)
-	}
+	m.bes.each(func(id uint32, a netip.AddrPort) { s.backends[id] = a })
 	if err := readAll(m.ext, func(k bpf.ServiceKey, v bpf.ExtValue) { s.ext[k] = v }); err != nil {
-		return s, inner, fmt.Errorf("read ext_services map: %w", err)
+		return s, fmt.Errorf("read ext_services map: %w", err)
 	}
 	if err := readAll(m.match, func(k bpf.AffinityMatchKey, _ uint8) { s.match[k] = struct{}{} }); err != nil {
-		return s, inner, fmt.Errorf("read affinity_match map: %w", err)
+		return s, fmt.Errorf("read affinity_match map: %w", err)
 	}
-	// The outer map yields inner map ids: reuse what is known, open the rest.
-	var ids []uint32
-	if err := readAll(m.maglev, func(id uint32, innerID uint32) {
-		if lut, ok := known[id]; ok && innerIDs[id] == ebpf.MapID(innerID) && innerID != 0 {
-			s.luts[id] = lut
-			inner[id] = ebpf.MapID(innerID)
-			return
+	// The tables the frontends name, in sorted order so that the first
+	// frontend of an id decides should two disagree.
+	type ref struct {
+		id, size uint32
+		loc      lutLoc
+	}
+	var refs []ref
+	for _, v := range s.services {
+		if v.LutSize != 0 {
+			refs = append(refs, ref{v.Id, v.LutSize, lutLoc{v.LutChunk, v.LutOff}})
 		}
-		ids = append(ids, id)
-	}); err != nil {
-		return s, inner, fmt.Errorf("read maglev map: %w", err)
 	}
-	for _, id := range ids {
-		var t *ebpf.Map
-		if err := m.maglev.Lookup(id, &t); err != nil {
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				continue // deleted meanwhile
+	for _, v := range s.ext {
+		if v.LutSize != 0 {
+			refs = append(refs, ref{v.Id, v.LutSize, lutLoc{v.LutChunk, v.LutOff}})
+		}
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.loc.chunk, b.loc.chunk), cmp.Compare(a.loc.off, b.loc.off))
+	})
+	m.chunks.resetUse()
+	type opened struct {
+		c     *chunk
+		fresh bool
+	}
+	chunks := map[uint32]opened{}
+	for _, r := range refs {
+		if _, ok := s.luts[r.id]; ok {
+			continue
+		}
+		o, ok := chunks[r.loc.chunk]
+		if !ok {
+			c, fresh, err := m.chunks.open(r.loc.chunk)
+			if err != nil {
+				return s, err
 			}
-			return s, inner, fmt.Errorf("open maglev table of service %d: %w", id, err)
+			o = opened{c, fresh}
+			chunks[r.loc.chunk] = o
 		}
-		lut, err := readLUT(t)
-		if err == nil {
-			inner[id], err = mapID(t)
+		if o.c == nil {
+			continue // no such chunk: the table is missing
 		}
-		t.Close()
-		if err != nil {
-			return s, inner, fmt.Errorf("read maglev table of service %d: %w", id, err)
+		if lut, ok := known[r.id]; ok && !o.fresh && knownLocs[r.id] == r.loc && uint32(len(lut)) == r.size && o.c.size == r.size {
+			s.luts[r.id], s.locs[r.id] = lut, r.loc
+			m.chunks.use(r.loc)
+			continue
 		}
-		s.luts[id] = lut
+		lut, ok := o.c.read(r.loc, r.size)
+		if !ok {
+			continue // not a table slot: the table is missing
+		}
+		s.luts[r.id], s.locs[r.id] = lut, r.loc
+		m.chunks.use(r.loc)
 	}
-	return s, inner, nil
+	return s, nil
 }
 
-// readAll calls f for every entry of a hash map, reading in batches where
+// readAll calls f for every entry of a map, reading in batches where
 // the kernel can.
 func readAll[K comparable, V any](m *ebpf.Map, f func(K, V)) error {
 	n := min(int(m.MaxEntries()), batchChunk)
@@ -182,31 +198,6 @@ func mapID(m *ebpf.Map) (ebpf.MapID, error) {
 		return 0, fmt.Errorf("get map info: %w", errno)
 	}
 	return ebpf.MapID(info[1]), nil
-}
-
-func readLUT(inner *ebpf.Map) ([]uint32, error) {
-	n := int(inner.MaxEntries())
-	lut := make([]uint32, n)
-	keys := make([]uint32, n)
-	var cursor ebpf.MapBatchCursor
-	got := 0
-	for got < n {
-		c, err := inner.BatchLookup(&cursor, keys[got:], lut[got:], nil)
-		got += c
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if c == 0 {
-			break
-		}
-	}
-	if got != n {
-		return nil, fmt.Errorf("read %d of %d slots", got, n)
-	}
-	return lut, nil
 }
 
 // SyncStats counts what one sync wrote.
@@ -258,8 +249,11 @@ const (
 // or lowered before the tables and backends they used are deleted.
 // newIDs are service ids taken afresh, whose counters are zeroed.
 //
-// innerIDs gets the kernel ids of the tables installed.
-func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.MapID, after func(step)) (SyncStats, error) {
+// want's tables get locations (want.locs) and its frontends the locations
+// of their tables: a table equal to cur's stays where it is, any other goes
+// to a free slot, and the slots cur's tables leave are freed once no
+// frontend names them.
+func apply(m mapSet, cur, want state, newIDs []uint32, after func(step)) (SyncStats, error) {
 	var st SyncStats
 	if after == nil {
 		after = func(step) {}
@@ -267,20 +261,16 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 
 	after(stepApplyStart)
 
-	// 1. Backends.
-	var beKeys []uint32
-	var beVals []bpf.BackendValue
-	for _, id := range changedKeys(want.backends, cur.backends, cmp.Compare[uint32]) {
-		a := want.backends[id]
-		var v bpf.BackendValue
-		v.Addr.W = bpf.Addr(a.Addr())
-		v.Port = bpf.Port(a.Port())
-		beKeys, beVals = append(beKeys, id), append(beVals, v)
+	// 1. Backends, with stores through the mapping.
+	for id, a := range want.backends {
+		if old, ok := cur.backends[id]; ok && old == a {
+			continue
+		}
+		if err := m.bes.put(id, a); err != nil {
+			return st, fmt.Errorf("write backends: %w", err)
+		}
+		st.BackendsWritten++
 	}
-	if err := batchUpdate(m.backends, beKeys, beVals); err != nil {
-		return st, fmt.Errorf("write backends: %w", err)
-	}
-	st.BackendsWritten = len(beKeys)
 	after(stepBackendsWrite)
 
 	// 2. Affinity membership, before a table can hand out the backend.
@@ -291,43 +281,47 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 	st.MatchWritten = len(mkAdd)
 	after(stepMatchWrite)
 
-	// 3. Maglev tables: a fresh inner map swapped in whole, so a hook sees
-	// either the old table or the new one.
+	// 3. Maglev tables: changed ones written to free slots, so a hook
+	// reads either the old table or the whole new one.
+	m.chunks.flushRetired()
 	if err := resetStats(m.stats, newIDs); err != nil {
 		return st, err
 	}
-	var tableIDs []uint32
-	var tableLUTs [][]uint32
-	var lutIDs []uint32
+	var moved []uint32
 	for id, lut := range want.luts {
 		old, ok := cur.luts[id]
-		if ok && len(old) > 0 && len(old) == len(lut) && &old[0] == &lut[0] || ok && slices.Equal(old, lut) {
+		loc, placed := cur.locs[id]
+		if placed && ok && (len(old) > 0 && len(old) == len(lut) && &old[0] == &lut[0] || slices.Equal(old, lut)) {
+			want.locs[id] = loc
 			continue
 		}
-		lutIDs = append(lutIDs, id)
+		moved = append(moved, id)
 	}
-	slices.Sort(lutIDs)
-	for _, id := range lutIDs {
-		lut := want.luts[id]
-		if old, ok := cur.luts[id]; ok && len(old) == len(lut) {
-			// Same size: rewrite the changed slots in place. Each slot
-			// write is atomic and every backend either table names exists
-			// (written above, deleted below), so a hook sees a valid mix.
-			if err := patchLUT(m.maglev, id, old, lut); err == nil {
-				st.TablesWritten++
-				continue
-			}
-			// Fall back to a swap (e.g. the table vanished behind us).
+	slices.Sort(moved)
+	for _, id := range moved {
+		loc, err := m.chunks.write(want.luts[id])
+		if err != nil {
+			return st, fmt.Errorf("maglev table of service %d: %w", id, err)
 		}
-		tableIDs, tableLUTs = append(tableIDs, id), append(tableLUTs, lut)
+		want.locs[id] = loc
 	}
-	if m.tables == nil {
-		m.tables = newTableMode()
-	}
-	if err := writeLUTs(m.maglev, m.tables, tableIDs, tableLUTs, innerIDs); err != nil {
+	if err := m.chunks.installNew(); err != nil {
 		return st, err
 	}
-	st.TablesWritten += len(tableIDs)
+	st.TablesWritten = len(moved)
+	// Every frontend names its table's location.
+	for k, v := range want.services {
+		if loc, ok := want.locs[v.Id]; ok && v.LutSize != 0 {
+			v.LutChunk, v.LutOff = loc.chunk, loc.off
+			want.services[k] = v
+		}
+	}
+	for k, v := range want.ext {
+		if loc, ok := want.locs[v.Id]; ok && v.LutSize != 0 {
+			v.LutChunk, v.LutOff = loc.chunk, loc.off
+			want.ext[k] = v
+		}
+	}
 	after(stepTablesWrite)
 
 	// 4. Frontends, now that everything they point at exists.
@@ -364,13 +358,16 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 	st.ExtDeleted = len(ekDel)
 	after(stepServicesDel)
 
-	// 6. Tables no frontend uses any more, in one batch: every write to a
-	// map of maps waits for an RCU grace period (~10ms), once per call.
-	lutDel := goneKeys(cur.luts, want.luts, cmp.Compare[uint32])
-	if err := batchDelete(m.maglev, lutDel); err != nil {
-		return st, fmt.Errorf("delete maglev tables: %w", err)
+	// 6. Slots of tables no frontend uses any more, and chunks left empty.
+	for id, loc := range cur.locs {
+		if nl, ok := want.locs[id]; !ok || nl != loc {
+			m.chunks.release(loc)
+			st.TablesDeleted++
+		}
 	}
-	st.TablesDeleted = len(lutDel)
+	if err := m.chunks.removeEmpty(); err != nil {
+		return st, err
+	}
 	after(stepTablesDel)
 
 	// 7. and 8. Membership and backends nothing refers to.
@@ -382,8 +379,8 @@ func apply(m mapSet, cur, want state, newIDs []uint32, innerIDs map[uint32]ebpf.
 	after(stepMatchDel)
 
 	beDel := goneKeys(cur.backends, want.backends, cmp.Compare[uint32])
-	if err := batchDelete(m.backends, beDel); err != nil {
-		return st, fmt.Errorf("delete backends: %w", err)
+	for _, id := range beDel {
+		m.bes.clear(id)
 	}
 	st.BackendsDeleted = len(beDel)
 	after(stepBackendsDel)
@@ -412,167 +409,6 @@ func resetStats(stats *ebpf.Map, ids []uint32) error {
 	return nil
 }
 
-// writeLUTs installs fresh tables for ids. Each write to the outer map (a
-// map of maps) makes the kernel wait for an RCU grace period, about 10ms
-// here, so the tables go in with batch updates: one wait per batch. An
-// outer map that refuses memory-mappable tables (its template, pinned by an
-// older Skiff, is a plain array) switches mode to plain tables for good.
-func writeLUTs(outer *ebpf.Map, mode *tableMode, ids []uint32, luts [][]uint32, innerIDs map[uint32]ebpf.MapID) error {
-	for i := 0; i < len(ids); {
-		j := min(i+innerBatch(), len(ids))
-		inners, mapIDs, err := newLUTs(ids[i:j], luts[i:j], mode.flags)
-		closeAll := func() {
-			for _, m := range inners {
-				if m != nil {
-					m.Close()
-				}
-			}
-		}
-		if err != nil {
-			closeAll()
-			return err
-		}
-		fds := make([]uint32, len(inners))
-		for k, inner := range inners {
-			fds[k] = uint32(inner.FD())
-			innerIDs[ids[i+k]] = mapIDs[k]
-		}
-		n, err := outer.BatchUpdate(ids[i:j], fds, nil)
-		if errors.Is(err, ebpf.ErrNotSupported) {
-			err = nil
-			for k, inner := range inners {
-				if err = outer.Update(ids[i+k], inner, ebpf.UpdateAny); err != nil {
-					break
-				}
-			}
-		}
-		closeAll()
-		if errors.Is(err, unix.EINVAL) && n == 0 && mode.flags != bpf.LegacyInnerMapFlags {
-			mode.flags = bpf.LegacyInnerMapFlags
-			continue // the same batch again, as plain tables
-		}
-		if err != nil {
-			return fmt.Errorf("install maglev tables: %w", err)
-		}
-		i = j
-	}
-	return nil
-}
-
-// newLUTs creates and fills tables, on every CPU when there are many:
-// creating and filling is per-table kernel work that runs in parallel.
-func newLUTs(ids []uint32, luts [][]uint32, flags uint32) ([]*ebpf.Map, []ebpf.MapID, error) {
-	inners := make([]*ebpf.Map, len(ids))
-	mapIDs := make([]ebpf.MapID, len(ids))
-	errs := make([]error, len(ids))
-	one := func(k int) {
-		inner, err := newLUT(luts[k], flags)
-		if err == nil {
-			mapIDs[k], err = mapID(inner)
-			inners[k] = inner
-		}
-		if err != nil {
-			errs[k] = fmt.Errorf("maglev table of service %d: %w", ids[k], err)
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), len(ids)/64+1)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for k := w; k < len(ids); k += workers {
-				one(k)
-			}
-		})
-	}
-	wg.Wait()
-	return inners, mapIDs, errors.Join(errs...)
-}
-
-// patchLUT writes the slots of service id's installed table that differ
-// from old to lut's values.
-func patchLUT(outer *ebpf.Map, id uint32, old, lut []uint32) error {
-	var inner *ebpf.Map
-	if err := outer.Lookup(id, &inner); err != nil {
-		return err
-	}
-	defer inner.Close()
-	if int(inner.MaxEntries()) != len(lut) {
-		return fmt.Errorf("table of service %d has %d slots, want %d", id, inner.MaxEntries(), len(lut))
-	}
-	var keys, vals []uint32
-	for i := range lut {
-		if old[i] != lut[i] {
-			keys, vals = append(keys, uint32(i)), append(vals, lut[i])
-		}
-	}
-	return batchUpdate(inner, keys, vals)
-}
-
-// innerBatch bounds the inner maps held open at once, and so the tables
-// one outer-map batch installs: each batch costs an RCU grace period
-// (~10ms), so as many as the open-file limit comfortably allows, keeping
-// fdReserve descriptors for everything else.
-var innerBatch = sync.OnceValue(func() int {
-	const least, most, fdReserve = 1024, 65536, 4096
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < least+fdReserve {
-		return least
-	}
-	return int(min(lim.Cur-fdReserve, most))
-})
-
-// newLUT makes a table holding lut. A memory-mappable one is filled
-// through a mapping, with no kernel work per slot; a plain one with batch
-// updates (one kernel update per slot).
-func newLUT(lut []uint32, flags uint32) (*ebpf.Map, error) {
-	inner, err := ebpf.NewMap(&ebpf.MapSpec{
-		Name:       "skiff_maglev",
-		Type:       ebpf.Array,
-		KeySize:    4,
-		ValueSize:  4,
-		MaxEntries: uint32(len(lut)),
-		Flags:      flags,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create table: %w", err)
-	}
-	if flags&bpf.FlagMmapable != 0 {
-		if err := fillMapped(inner, lut); err != nil {
-			inner.Close()
-			return nil, fmt.Errorf("fill table: %w", err)
-		}
-		return inner, nil
-	}
-	keys := make([]uint32, len(lut))
-	for i := range keys {
-		keys[i] = uint32(i)
-	}
-	if err := batchUpdate(inner, keys, lut); err != nil {
-		inner.Close()
-		return nil, fmt.Errorf("fill table: %w", err)
-	}
-	return inner, nil
-}
-
-// fillMapped writes lut into a fresh memory-mappable array. The kernel
-// lays array elements out 8 bytes apart (round_up(value_size, 8)).
-func fillMapped(m *ebpf.Map, lut []uint32) error {
-	const elem = 8
-	page := unix.Getpagesize()
-	size := (len(lut)*elem + page - 1) / page * page
-	b, err := unix.Mmap(m.FD(), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("map table: %w", err)
-	}
-	for i, v := range lut {
-		binary.NativeEndian.PutUint32(b[i*elem:], v)
-	}
-	if err := unix.Munmap(b); err != nil {
-		return fmt.Errorf("unmap table: %w", err)
-	}
-	return nil
-}
-
 const batchChunk = 8192
 
 func batchUpdate[K, V any](m *ebpf.Map, keys []K, vals []V) error {
@@ -592,6 +428,9 @@ func batchDelete[K any](m *ebpf.Map, keys []K) error {
 		n, err := m.BatchDelete(keys[i:j], nil)
 		if err == nil {
 			continue
+		}
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			err, n = ebpf.ErrKeyNotExist, 0 // (maps of maps) delete singly
 		}
 		if !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return err

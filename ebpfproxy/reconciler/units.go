@@ -90,11 +90,14 @@ type index struct {
 	lutRefs map[string]int
 }
 
-func newIndex() *index {
+func newIndex() *index { return newIndexSized(0) }
+
+// newIndexSized is an index for about n units (one frontend each).
+func newIndexSized(n int) *index {
 	return &index{
-		units:     map[tables.LBKey]*unit{},
-		byService: map[tables.ServiceName][]tables.LBKey{},
-		svcClaims: claims[bpf.ServiceKey]{},
+		units:     make(map[tables.LBKey]*unit, n),
+		byService: make(map[tables.ServiceName][]tables.LBKey, n),
+		svcClaims: make(claims[bpf.ServiceKey], n),
 		extClaims: claims[bpf.ServiceKey]{},
 		matchRefs: map[bpf.AffinityMatchKey]int{},
 		lutRefs:   map[string]int{},
@@ -279,11 +282,36 @@ func (ix *index) partial(cur state, tc *touched, keyOf map[uint32]tables.LBKey, 
 		if l, ok := cur.luts[id]; ok {
 			from.luts[id] = l
 		}
+		if loc, ok := cur.locs[id]; ok {
+			from.locs[id] = loc
+		}
 		if key, ok := keyOf[id]; ok {
 			if u := ix.units[key]; u != nil && u.id == id && u.lut != nil {
 				to.luts[id] = u.lut
 			}
 		}
+	}
+	// A frontend written may name the table of a unit not touched (one
+	// that shares the frontend and wins it): that table stays where it is.
+	keep := func(id uint32) {
+		if _, ok := to.luts[id]; ok {
+			return
+		}
+		if _, ok := tc.luts[id]; ok {
+			return
+		}
+		if l, ok := cur.luts[id]; ok {
+			from.luts[id], to.luts[id] = l, l
+			if loc, ok := cur.locs[id]; ok {
+				from.locs[id] = loc
+			}
+		}
+	}
+	for _, v := range to.services {
+		keep(v.Id)
+	}
+	for _, v := range to.ext {
+		keep(v.Id)
 	}
 	for mk := range tc.match {
 		if _, ok := cur.match[mk]; ok {
@@ -298,7 +326,20 @@ func (ix *index) partial(cur state, tc *touched, keyOf map[uint32]tables.LBKey, 
 
 // full is want as a whole.
 func (ix *index) full(beAddr map[uint32]netip.AddrPort) state {
-	want := newState()
+	nBackends := 0
+	for _, n := range ix.beRefs {
+		if n > 0 {
+			nBackends++
+		}
+	}
+	want := state{
+		services: make(map[bpf.ServiceKey]bpf.ServiceValue, len(ix.svcClaims)),
+		backends: make(map[uint32]netip.AddrPort, nBackends),
+		luts:     make(map[uint32][]uint32, len(ix.units)),
+		locs:     make(map[uint32]lutLoc, len(ix.units)),
+		match:    make(map[bpf.AffinityMatchKey]struct{}, len(ix.matchRefs)),
+		ext:      make(map[bpf.ServiceKey]bpf.ExtValue, len(ix.extClaims)),
+	}
 	for k := range ix.svcClaims {
 		want.services[k], _ = ix.wantService(k)
 	}
@@ -350,6 +391,11 @@ func commit(cur state, tc *touched, to state) {
 		} else {
 			delete(cur.luts, id)
 		}
+		if loc, ok := to.locs[id]; ok {
+			cur.locs[id] = loc
+		} else {
+			delete(cur.locs, id)
+		}
 	}
 	for mk := range tc.match {
 		if _, ok := to.match[mk]; ok {
@@ -361,8 +407,9 @@ func commit(cur state, tc *touched, to state) {
 }
 
 // build computes a unit's contribution for id. table, when not nil, is the
-// Maglev table of lb's backends computed beforehand (see buildTables).
-func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, table maglev.Table) (*unit, error) {
+// Maglev table of lb's backends computed beforehand as backend indices (see
+// buildTables); build turns it into ids in place.
+func (r *Reconciler) build(lb tables.LBService, snat netip.Addr, id uint32, table []uint32) (*unit, error) {
 	u := &unit{lb: lb, snat: snat, id: id}
 	ids, err := r.backendIDs(lb.Backends)
 	if err != nil {
@@ -421,20 +468,25 @@ func lutKey(addrs []netip.AddrPort, ids []uint32) string {
 }
 
 // lutFor returns the Maglev table, as backend ids per slot, of a backend
-// set: the memoized one if a unit has it, else a new one. Units with the
-// same backends share the (read-only) slice.
-func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32, table maglev.Table) ([]uint32, error) {
+// set: the memoized one if a unit has it, else a new one (idx, when not
+// nil, is it as indices into addrs, turned into ids in place). Units with
+// the same backends share the (read-only) slice.
+func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32, idx []uint32) ([]uint32, error) {
 	if lut, ok := r.memo[key]; ok {
 		return lut, nil
 	}
-	if table == nil {
-		var err error
-		if table, err = buildTable(r.builder, addrs); err != nil {
+	lut := idx
+	if lut == nil {
+		table, err := buildTable(r.builder, addrs, nil)
+		if err != nil {
 			return nil, err
 		}
+		lut = make([]uint32, len(table))
+		for i, b := range table {
+			lut[i] = uint32(b)
+		}
 	}
-	lut := make([]uint32, len(table))
-	for i, b := range table {
+	for i, b := range lut {
 		lut[i] = ids[b]
 	}
 	r.memo[key] = lut
@@ -442,13 +494,14 @@ func (r *Reconciler) lutFor(key string, addrs []netip.AddrPort, ids []uint32, ta
 	return lut, nil
 }
 
-// buildTable is the Maglev table of a backend set, as indices into addrs.
-func buildTable(b *maglev.Builder, addrs []netip.AddrPort) (maglev.Table, error) {
+// buildTable is the Maglev table of a backend set, as indices into addrs;
+// scratch, when large enough, holds it.
+func buildTable(b *maglev.Builder, addrs []netip.AddrPort, scratch maglev.Table) (maglev.Table, error) {
 	bs := make([]maglev.Backend, len(addrs))
 	for i, a := range addrs {
 		bs[i] = maglev.Backend{Name: a.String()}
 	}
-	return b.Build(bs)
+	return b.BuildInto(bs, scratch)
 }
 
 // parallelTables is the number of units from which buildTables spreads the
@@ -456,11 +509,13 @@ func buildTable(b *maglev.Builder, addrs []netip.AddrPort) (maglev.Table, error)
 const parallelTables = 256
 
 // buildTables computes the Maglev tables of many units on every CPU (the
-// tables depend on the backend addresses only, not on ids): what a full
-// sync of thousands of services spends most of its computing on. Units
-// with no backends get nil. Errors are left for build to report.
-func buildTables(b *maglev.Builder, lbs []tables.LBService) []maglev.Table {
-	out := make([]maglev.Table, len(lbs))
+// tables depend on the backend addresses only, not on ids), as backend
+// indices: what a full sync of thousands of services spends most of its
+// computing on. Each worker builds into one scratch table and keeps only
+// the compact copy. Units with no backends get nil. Errors are left for
+// build to report.
+func buildTables(b *maglev.Builder, lbs []tables.LBService) [][]uint32 {
+	out := make([][]uint32, len(lbs))
 	if len(lbs) < parallelTables {
 		return out
 	}
@@ -468,10 +523,21 @@ func buildTables(b *maglev.Builder, lbs []tables.LBService) []maglev.Table {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			var scratch maglev.Table
 			for i := w; i < len(lbs); i += workers {
-				if len(lbs[i].Backends) > 0 {
-					out[i], _ = buildTable(b, lbs[i].Backends)
+				if len(lbs[i].Backends) == 0 {
+					continue
 				}
+				t, err := buildTable(b, lbs[i].Backends, scratch)
+				if err != nil {
+					continue
+				}
+				scratch = t
+				lut := make([]uint32, len(t))
+				for j, x := range t {
+					lut[j] = uint32(x)
+				}
+				out[i] = lut
 			}
 		})
 	}

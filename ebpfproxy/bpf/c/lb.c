@@ -37,7 +37,8 @@
 /* Default sizes; the loader overrides max_entries from its configuration. */
 #define MAX_SERVICES 65536
 #define MAX_BACKENDS 65536
-#define MAGLEV_DEFAULT_SIZE 16381
+#define MAGLEV_CHUNK_SLOTS 262144
+#define MAX_CHUNKS 4096
 #define MAX_CONNTRACK 65536
 #define AF_INET 2
 
@@ -54,10 +55,12 @@ struct svc_key {
 };
 
 struct svc_val {
-	__u32 id;               /* key of maglev, affinity and stats entries */
+	__u32 id;               /* key of affinity and stats entries */
 	__u32 count;            /* active backends; 0 refuses the connection */
 	__u32 lut_size;         /* entries of the service's Maglev table */
 	__u32 affinity_timeout; /* seconds; 0 disables ClientIP affinity */
+	__u32 lut_chunk;        /* maglev_chunks index of the chunk holding the table */
+	__u32 lut_off;          /* first entry of the table in its chunk */
 };
 
 /* backends: backend id → address. */
@@ -115,36 +118,72 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } services SEC(".maps");
 
+/*
+ * backends: an array indexed by backend id, memory-mappable so that the
+ * reconciler writes it with plain stores. An unused id reads as zeroes:
+ * port 0 means there is no backend.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct backend_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
+/* A finalizer (splitmix64) so consecutive socket cookies spread evenly. */
+static __always_inline __u32 mix64(__u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (__u32)x;
+}
+
 /*
- * One Maglev table per service: an array of backend ids. BPF_F_INNER_MAP
- * lets tables of different sizes share the outer map, so the table size can
- * change across restarts; svc_val.lut_size says how big each one is.
- * BPF_F_MMAPABLE lets the reconciler fill a new table with plain stores
- * through a mapping instead of one kernel update per slot.
+ * Maglev tables (arrays of backend ids) live in a few large chunks: each
+ * chunk is a memory-mappable array holding K tables of one size, and a
+ * service's svc_val (or ext_val) names the chunk and the table's first
+ * entry. The reconciler fills tables with plain stores through a mapping
+ * and creates no map per service; it replaces a table by writing a fresh
+ * one elsewhere and then flipping the frontend entries to it, so a hook
+ * never sees a half-written table. BPF_F_INNER_MAP lets chunks of
+ * different sizes share the outer map, so the table size can change across
+ * restarts.
  */
-struct maglev_inner {
+struct maglev_chunk {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MAGLEV_DEFAULT_SIZE);
+	__uint(max_entries, MAGLEV_CHUNK_SLOTS);
 	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, MAX_SERVICES);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MAX_CHUNKS);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct maglev_inner);
-} maglev SEC(".maps");
+	__array(values, struct maglev_chunk);
+} maglev_chunks SEC(".maps");
+
+/* The backend id in slot hash % size of the table at chunk:off, or NULL. */
+static __always_inline __u32 *lut_lookup(__u32 chunk, __u32 off, __u32 size, __u64 hash)
+{
+	void *lut;
+	__u32 idx;
+
+	if (!size)
+		return NULL;
+	lut = bpf_map_lookup_elem(&maglev_chunks, &chunk);
+	if (!lut)
+		return NULL;
+	idx = off + mix64(hash) % size;
+	return bpf_map_lookup_elem(lut, &idx);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -195,6 +234,8 @@ struct ext_val {
 	__u32 lut_size;
 	__u32 flags;
 	struct lb_addr snat;
+	__u32 lut_chunk; /* as in svc_val */
+	__u32 lut_off;
 };
 
 /* A flow as a packet carries it. */
@@ -309,17 +350,6 @@ enum xlate_result {
 	XLATE_REFUSE = 2,  /* a frontend without a usable backend */
 };
 
-/* A finalizer (splitmix64) so consecutive socket cookies spread evenly. */
-static __always_inline __u32 mix64(__u64 x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return (__u32)x;
-}
-
 static __always_inline void count(__u32 svc_id, int refused)
 {
 	struct svc_stats *s = bpf_map_lookup_elem(&stats, &svc_id);
@@ -361,16 +391,8 @@ static __always_inline __u32 select_backend(struct bpf_sock_addr *ctx, const str
 	}
 
 	if (!backend_id) {
-		void *lut;
-		__u32 slot, *id;
+		__u32 *id = lut_lookup(svc->lut_chunk, svc->lut_off, svc->lut_size, cookie);
 
-		if (!svc->lut_size)
-			return 0;
-		lut = bpf_map_lookup_elem(&maglev, &svc->id);
-		if (!lut)
-			return 0;
-		slot = mix64(cookie) % svc->lut_size;
-		id = bpf_map_lookup_elem(lut, &slot);
 		if (!id)
 			return 0;
 		backend_id = *id;
@@ -411,7 +433,7 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, struct lb_addr *
 	if (!backend_id)
 		goto refuse;
 	be = bpf_map_lookup_elem(&backends, &backend_id);
-	if (!be)
+	if (!be || !be->port)
 		goto refuse;
 	if (v4 && !is_v4mapped(&be->addr))
 		goto refuse;
@@ -896,20 +918,13 @@ int skiff_tc_ingress(struct __sk_buff *skb)
 		struct backend_val *be;
 		struct ct_key rk = {};
 		struct ct_rev_val rv = {};
-		void *lut;
-		__u32 slot, *id;
+		__u32 *id = lut_lookup(ev->lut_chunk, ev->lut_off, ev->lut_size,
+				       ((__u64)saddr << 32) | ((__u64)sport << 16) | proto);
 
-		if (!ev->lut_size)
-			return TC_ACT_SHOT;
-		lut = bpf_map_lookup_elem(&maglev, &ev->id);
-		if (!lut)
-			return TC_ACT_SHOT;
-		slot = mix64(((__u64)saddr << 32) | ((__u64)sport << 16) | proto) % ev->lut_size;
-		id = bpf_map_lookup_elem(lut, &slot);
 		if (!id)
 			return TC_ACT_SHOT;
 		be = bpf_map_lookup_elem(&backends, id);
-		if (!be || !is_v4mapped(&be->addr))
+		if (!be || !be->port || !is_v4mapped(&be->addr))
 			return TC_ACT_SHOT;
 
 		nf.be = be->addr;
