@@ -62,8 +62,9 @@ type Config struct {
 	HostIPs  []string
 	// Objects resolves ConfigMap and Secret references (may be nil).
 	Objects ObjectSource
-	// InsecureRegistries are registry hosts pulled over plain HTTP
-	// (localhost is always allowed to).
+	// InsecureRegistries are registry hosts pulled over plain HTTP. A
+	// loopback registry needs no entry: as with containerd's CRI plugin,
+	// it is tried over HTTPS without verification, then plain HTTP.
 	InsecureRegistries []string
 	// NodeHostsFile is the node's /etc/hosts (for host-network pods).
 	NodeHostsFile string
