@@ -528,13 +528,21 @@ func (w *Workers) finishPod(ctx context.Context, wk *worker, pod *corev1.Pod) er
 		return nil
 	}
 	wk.finished = true
+	steps := runtime.NewSteps()
+	defer func() {
+		if log := klog.FromContext(ctx); log.V(2).Enabled() && steps.Total() > 100*time.Millisecond {
+			steps.Log(log, "Pod finish timing")
+		}
+	}()
 	if !wk.stopped {
 		if err := w.stopContainers(ctx, pod, podGrace(pod)); err != nil {
 			return err
 		}
+		steps.Mark("stopContainers")
 		if err := w.cfg.Runtime.StopPod(ctx, pod.UID, 0); err != nil {
 			return err
 		}
+		steps.Mark("stopPod")
 		if w.cfg.Prober != nil && wk.probing {
 			w.cfg.Prober.RemovePod(pod.UID)
 			wk.probing = false
@@ -545,9 +553,11 @@ func (w *Workers) finishPod(ctx context.Context, wk *worker, pod *corev1.Pod) er
 	if err != nil {
 		return err
 	}
+	steps.Mark("listContainers")
 	if err := w.writeStatus(ctx, wk, pod, nil, containers, true); err != nil {
 		return err
 	}
+	steps.Mark("writeStatus")
 	wk.finalWritten = isTerminalPhase(pod.Status.Phase)
 	return nil
 }

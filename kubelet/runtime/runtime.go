@@ -89,6 +89,12 @@ type Runtime struct {
 	iosMu  sync.Mutex
 	ios    map[string]*containerIO
 	closed bool
+
+	// taskDeletes are the exited tasks being deleted in the background,
+	// by container ID (see finalize); Close waits for them.
+	taskDeletesMu sync.Mutex
+	taskDeletes   map[string]chan struct{}
+	taskDeletesWG sync.WaitGroup
 }
 
 // New validates and defaults cfg, starts the supervised containerd if no
@@ -165,6 +171,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // Close disconnects and stops the supervised containerd, if any. Pods keep
 // running; a new Runtime on the same DataDir finds them again.
 func (r *Runtime) Close() error {
+	r.taskDeletesWG.Wait()
 	r.iosMu.Lock()
 	r.closed = true
 	for id, ci := range r.ios {
