@@ -375,12 +375,15 @@ func (w *Workers) ensureImage(ctx context.Context, wk *worker, pod *corev1.Pod, 
 			full = msg + ": " + prevErr
 		}
 		if wk.setWaiting(c.Name, status.ReasonImagePullBackOff, full) {
+			// As upstream: the image manager's BackOff, then
+			// startContainer's Failed with the error's text.
 			w.containerEvent(pod, c, corev1.EventTypeNormal, EventBackOff, "%s", msg)
+			w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "Error: %s", status.ReasonImagePullBackOff)
 		}
 		return false
 	}
 	w.containerEvent(pod, c, corev1.EventTypeNormal, EventPulling, "Pulling image %q", c.Image)
-	_, err = rt.PullImage(ctx, c.Image, pullCredentials(ctx, w.cfg.Objects, pod))
+	img, err := rt.PullImage(ctx, c.Image, pullCredentials(ctx, w.cfg.Objects, pod))
 	if err != nil {
 		msg := err.Error()
 		w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "%s", msg)
@@ -395,8 +398,8 @@ func (w *Workers) ensureImage(ctx context.Context, wk *worker, pod *corev1.Pod, 
 	wk.mu.Lock()
 	delete(wk.pullErrors, c.Image)
 	wk.mu.Unlock()
-	d := w.cfg.Clock.Since(now)
-	w.containerEvent(pod, c, corev1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting)", c.Image, d, d)
+	d := w.cfg.Clock.Since(now).Truncate(time.Millisecond)
+	w.containerEvent(pod, c, corev1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", c.Image, d, d, img.Size)
 	return true
 }
 

@@ -363,12 +363,21 @@ func (r *Runtime) statusOf(ctx context.Context, c client.Container) (*ContainerS
 	st.StartedAt = parseTime(l[LabelStartedAt])
 
 	task, err := c.Task(ctx, nil)
+	var ts client.Status
+	if err == nil {
+		ts, err = task.Status(ctx)
+	}
+	if errdefs.IsNotFound(err) {
+		// The task may have been deleted (finalized by another caller)
+		// since the labels were read: read them again.
+		info, ierr := c.Info(ctx, client.WithoutRefreshedMetadata)
+		if ierr != nil {
+			return nil, fmt.Errorf("status of container %s: %w", c.ID(), ierr)
+		}
+		l = info.Labels
+	}
 	switch {
 	case err == nil:
-		ts, err := task.Status(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("status of container %s: %w", c.ID(), err)
-		}
 		switch ts.Status {
 		case client.Running, client.Paused, client.Pausing:
 			st.State, st.PID = ContainerRunning, task.Pid()

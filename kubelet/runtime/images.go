@@ -18,6 +18,7 @@ import (
 	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 
 	skiffimages "github.com/skiff-dev/skiff/kubelet/images"
 )
@@ -46,6 +47,9 @@ type Image struct {
 	Name string
 	// ID is the digest of the image's manifest or index ("sha256:…").
 	ID string
+	// Size is the size in bytes of the image's content for this platform
+	// (what CRI's ImageStatus reports), set by PullImage.
+	Size int64
 }
 
 // Credentials returns the registry login for host (as in a
@@ -151,7 +155,11 @@ func (r *Runtime) PullImage(ctx context.Context, image string, creds Credentials
 		return Image{}, &ImageError{Reason: ReasonErrImagePull,
 			Message: fmt.Sprintf("Failed to pull image %q: %v", image, err), Err: err}
 	}
-	return Image{Name: img.Name(), ID: img.Target().Digest.String()}, nil
+	size, err := img.Size(r.ns(ctx))
+	if err != nil {
+		klog.FromContext(ctx).V(1).Info("Size of pulled image unknown", "image", name, "err", err)
+	}
+	return Image{Name: img.Name(), ID: img.Target().Digest.String(), Size: size}, nil
 }
 
 // registryHosts configures registry access as containerd's CRI plugin
