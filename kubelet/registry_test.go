@@ -100,7 +100,9 @@ func pullSecret(t *testing.T, secretName, host, user, pass string) {
 	if _, err := admin.CoreV1().Secrets(testNS).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = admin.CoreV1().Secrets(testNS).Delete(context.Background(), secretName, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = admin.CoreV1().Secrets(testNS).Delete(context.Background(), secretName, metav1.DeleteOptions{})
+	})
 }
 
 func waitingReason(reason string) func(*corev1.Pod) bool {
