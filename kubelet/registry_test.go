@@ -130,8 +130,17 @@ func TestRegistryPullWithSecret(t *testing.T) {
 	pullSecret(t, "regcred", reg.host(), "skiff", "pull-s3cret")
 	pullSecret(t, "regcred-wrong", reg.host(), "skiff", "not-the-password")
 
+	// The kubelet publishes ErrImagePull and, a sync later,
+	// ImagePullBackOff: a watch sees both, however short the first.
+	runID := fmt.Sprint(podSeq.Add(1))
+	list, err := admin.CoreV1().Pods(testNS).List(ctx, metav1.ListOptions{LabelSelector: "registry-pull=" + runID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recordPods(t, "registry-pull="+runID, list.ResourceVersion)
 	podWith := func(prefix, image string, policy corev1.PullPolicy, secret string) *corev1.Pod {
 		p := newPod(prefix, corev1.RestartPolicyAlways, "trap 'exit 0' TERM; sleep 3600 & wait")
+		p.Labels = map[string]string{"registry-pull": runID}
 		p.Spec.Containers[0].Image = image
 		p.Spec.Containers[0].ImagePullPolicy = policy
 		if secret != "" {
@@ -182,9 +191,9 @@ func TestRegistryPullWithSecret(t *testing.T) {
 				waitEvent(t, pod, "Failed", "Error: ErrImageNeverPull")
 			}},
 		{name: "wrong secret: ErrImagePull, then ImagePullBackOff", image: v2, policy: corev1.PullIfNotPresent, secret: "regcred-wrong", pulls: false, repoTg: "skiff/busybox:v2",
-			check: func(t *testing.T, pod *corev1.Pod) { checkPullFails(t, pod, v2) }},
+			check: func(t *testing.T, pod *corev1.Pod) { checkPullFails(t, rec, pod, v2) }},
 		{name: "no secret: ErrImagePull, then ImagePullBackOff", image: v3, policy: corev1.PullAlways, pulls: false, repoTg: "skiff/busybox:v3",
-			check: func(t *testing.T, pod *corev1.Pod) { checkPullFails(t, pod, v3) }},
+			check: func(t *testing.T, pod *corev1.Pod) { checkPullFails(t, rec, pod, v3) }},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -211,14 +220,20 @@ func TestRegistryPullWithSecret(t *testing.T) {
 // checkPullFails waits for a pull that the registry refuses to show as
 // upstream shows it: ErrImagePull with the error, then ImagePullBackOff
 // with the previous error, and the same events.
-func checkPullFails(t *testing.T, pod *corev1.Pod, image string) {
+func checkPullFails(t *testing.T, rec *podRecorder, pod *corev1.Pod, image string) {
 	t.Helper()
-	p := waitPod(t, pod, 60*time.Second, "ErrImagePull", waitingReason(status.ReasonErrImagePull))
+	_, p, ok := rec.first(pod.Name, time.Now().Add(60*time.Second), waitingReason(status.ReasonErrImagePull))
+	if !ok {
+		t.Fatalf("no ErrImagePull status within 60s")
+	}
 	pullMsg := fmt.Sprintf("Failed to pull image %q: ", image)
 	if w := p.Status.ContainerStatuses[0].State.Waiting; !strings.HasPrefix(w.Message, pullMsg) || !strings.Contains(w.Message, "401 Unauthorized") {
 		t.Errorf("ErrImagePull message = %q", w.Message)
 	}
-	p = waitPod(t, pod, 60*time.Second, "ImagePullBackOff", waitingReason(status.ReasonImagePullBackOff))
+	_, p, ok = rec.first(pod.Name, time.Now().Add(60*time.Second), waitingReason(status.ReasonImagePullBackOff))
+	if !ok {
+		t.Fatalf("no ImagePullBackOff status within 60s")
+	}
 	backoff := fmt.Sprintf("Back-off pulling image %q", image)
 	if w := p.Status.ContainerStatuses[0].State.Waiting; !strings.HasPrefix(w.Message, backoff+": ErrImagePull: "+pullMsg) {
 		t.Errorf("ImagePullBackOff message = %q", w.Message)
