@@ -289,7 +289,7 @@ func TestRestartStatusWithin2s(t *testing.T) {
 				v.at.Sub(restarted).Round(time.Millisecond), p.Status.Phase, p.Status.Conditions, p.Status.ContainerStatuses)
 		}
 	}
-	t.Logf("%s: %d status versions published in the window, all Ready with the same container", ready.Name, len(versions))
+	t.Logf("%s: %d status versions published in the window (each checked above)", ready.Name, len(versions))
 	cur, err := admin.CoreV1().Pods(testNS).Get(ctx, ready.Name, metav1.GetOptions{})
 	if err != nil || !running(cur) || !same(cur.Status.ContainerStatuses[0]) {
 		t.Errorf("%s after the window: %v %+v", ready.Name, err, cur.Status)
