@@ -132,6 +132,7 @@ type Kubelet struct {
 	// delay status writes and API reads on client-side throttling.
 	eventClient kubernetes.Interface
 	workers     atomic.Pointer[podworkers.Workers]
+	statuses    atomic.Pointer[status.Manager]
 	rt          atomic.Pointer[runtime.Runtime]
 }
 
@@ -352,8 +353,10 @@ func (k *Kubelet) start(ctx context.Context) error {
 		return err
 	}
 
+	statuses := status.NewManager(k.client)
+	k.statuses.Store(statuses)
 	workers, err := podworkers.New(podworkers.Config{
-		Client: k.client, Runtime: rt, Status: status.NewManager(k.client), Recorder: recorder,
+		Client: k.client, Runtime: rt, Status: statuses, Recorder: recorder,
 		Prober: probes, Objects: objects, HostIPs: hostIPs,
 		BackoffBase: k.cfg.BackoffBase, BackoffMax: k.cfg.BackoffMax,
 		ImageBackoffBase: k.cfg.ImageBackoffBase, ImageBackoffMax: k.cfg.ImageBackoffMax,

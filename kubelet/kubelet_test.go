@@ -293,15 +293,22 @@ func TestImagePullFailure(t *testing.T) {
 	requireNode(t)
 	pod := newPod("pull", corev1.RestartPolicyAlways, "true")
 	pod.Spec.Containers[0].Image = "127.0.0.1:1/skiff/missing:1" // nothing listens on port 1
+	// ErrImagePull is published for one sync only: a watch sees it.
+	runID := fmt.Sprint(podSeq.Add(1))
+	pod.Labels = map[string]string{"pull-failure": runID}
+	list, err := admin.CoreV1().Pods(testNS).List(context.Background(), metav1.ListOptions{LabelSelector: "pull-failure=" + runID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recordPods(t, "pull-failure="+runID, list.ResourceVersion)
 	pod = createPod(t, pod)
-	waitPod(t, pod, 60*time.Second, "ErrImagePull", func(p *corev1.Pod) bool {
-		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
-			p.Status.ContainerStatuses[0].State.Waiting.Reason == status.ReasonErrImagePull
-	})
-	p := waitPod(t, pod, 60*time.Second, "ImagePullBackOff", func(p *corev1.Pod) bool {
-		return p.Status.ContainerStatuses[0].State.Waiting != nil &&
-			p.Status.ContainerStatuses[0].State.Waiting.Reason == status.ReasonImagePullBackOff
-	})
+	if _, _, ok := rec.first(pod.Name, time.Now().Add(60*time.Second), waitingReason(status.ReasonErrImagePull)); !ok {
+		t.Fatal("no ErrImagePull status within 60s")
+	}
+	_, p, ok := rec.first(pod.Name, time.Now().Add(60*time.Second), waitingReason(status.ReasonImagePullBackOff))
+	if !ok {
+		t.Fatal("no ImagePullBackOff status within 60s")
+	}
 	if w := p.Status.ContainerStatuses[0].State.Waiting; !strings.HasPrefix(w.Message, `Back-off pulling image "127.0.0.1:1/skiff/missing:1"`) {
 		t.Errorf("waiting message = %q", w.Message)
 	}

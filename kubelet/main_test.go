@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/testserver"
 	"github.com/skiff-dev/skiff/kubelet/images"
@@ -50,6 +52,13 @@ type runningKubelet struct {
 
 func TestMain(m *testing.M) {
 	runtime.RunLoggerIfInvoked() // the shim runs this test binary as the log writer
+	// SKIFF_TEST_KLOG_V sets klog's verbosity (e.g. 2 for the kubelet's
+	// sync and start timings).
+	if v := os.Getenv("SKIFF_TEST_KLOG_V"); v != "" {
+		fs := flag.NewFlagSet("klog", flag.ExitOnError)
+		klog.InitFlags(fs)
+		_ = fs.Set("v", v)
+	}
 	os.Exit(runTests(m))
 }
 
@@ -104,15 +113,23 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// startKubelet starts a kubelet on the test node and waits until its
-// runtime is connected.
-func startKubelet() (*runningKubelet, error) {
-	k, err := New(Config{
+// startKubelet starts the package's kubelet on the test node (scripted
+// prober, short resync and back-offs) and waits until its runtime is
+// connected.
+func startKubelet() (*runningKubelet, error) { return startKubeletWith(nil) }
+
+// startKubeletWith is startKubelet with the config changed by mod first.
+func startKubeletWith(mod func(*Config)) (*runningKubelet, error) {
+	cfg := Config{
 		RESTConfig: ts.Config, NodeName: testNode, DataDir: testDir, CgroupRoot: testCgRoot,
 		PodCIDR: testCIDR, BridgeName: testBridge, ClusterDNS: []string{"10.96.0.10"}, ResolvConf: "/etc/resolv.conf",
 		BackoffBase: testBackoff, BackoffMax: testBackoffM, ImageBackoffBase: testBackoff, ImageBackoffMax: testBackoffM,
 		ResyncInterval: 500 * time.Millisecond, Prober: testProber,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	k, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -375,12 +375,15 @@ func (w *Workers) ensureImage(ctx context.Context, wk *worker, pod *corev1.Pod, 
 			full = msg + ": " + prevErr
 		}
 		if wk.setWaiting(c.Name, status.ReasonImagePullBackOff, full) {
+			// As upstream: the image manager's BackOff, then
+			// startContainer's Failed with the error's text.
 			w.containerEvent(pod, c, corev1.EventTypeNormal, EventBackOff, "%s", msg)
+			w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "Error: %s", status.ReasonImagePullBackOff)
 		}
 		return false
 	}
 	w.containerEvent(pod, c, corev1.EventTypeNormal, EventPulling, "Pulling image %q", c.Image)
-	_, err = rt.PullImage(ctx, c.Image, pullCredentials(ctx, w.cfg.Objects, pod))
+	img, err := rt.PullImage(ctx, c.Image, pullCredentials(ctx, w.cfg.Objects, pod))
 	if err != nil {
 		msg := err.Error()
 		w.containerEvent(pod, c, corev1.EventTypeWarning, EventFailed, "%s", msg)
@@ -395,8 +398,8 @@ func (w *Workers) ensureImage(ctx context.Context, wk *worker, pod *corev1.Pod, 
 	wk.mu.Lock()
 	delete(wk.pullErrors, c.Image)
 	wk.mu.Unlock()
-	d := w.cfg.Clock.Since(now)
-	w.containerEvent(pod, c, corev1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting)", c.Image, d, d)
+	d := w.cfg.Clock.Since(now).Truncate(time.Millisecond)
+	w.containerEvent(pod, c, corev1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", c.Image, d, d, img.Size)
 	return true
 }
 
@@ -528,13 +531,21 @@ func (w *Workers) finishPod(ctx context.Context, wk *worker, pod *corev1.Pod) er
 		return nil
 	}
 	wk.finished = true
+	steps := runtime.NewSteps()
+	defer func() {
+		if log := klog.FromContext(ctx); log.V(2).Enabled() && steps.Total() > 100*time.Millisecond {
+			steps.Log(log, "Pod finish timing")
+		}
+	}()
 	if !wk.stopped {
 		if err := w.stopContainers(ctx, pod, podGrace(pod)); err != nil {
 			return err
 		}
+		steps.Mark("stopContainers")
 		if err := w.cfg.Runtime.StopPod(ctx, pod.UID, 0); err != nil {
 			return err
 		}
+		steps.Mark("stopPod")
 		if w.cfg.Prober != nil && wk.probing {
 			w.cfg.Prober.RemovePod(pod.UID)
 			wk.probing = false
@@ -545,9 +556,11 @@ func (w *Workers) finishPod(ctx context.Context, wk *worker, pod *corev1.Pod) er
 	if err != nil {
 		return err
 	}
+	steps.Mark("listContainers")
 	if err := w.writeStatus(ctx, wk, pod, nil, containers, true); err != nil {
 		return err
 	}
+	steps.Mark("writeStatus")
 	wk.finalWritten = isTerminalPhase(pod.Status.Phase)
 	return nil
 }

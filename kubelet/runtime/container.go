@@ -363,12 +363,21 @@ func (r *Runtime) statusOf(ctx context.Context, c client.Container) (*ContainerS
 	st.StartedAt = parseTime(l[LabelStartedAt])
 
 	task, err := c.Task(ctx, nil)
+	var ts client.Status
+	if err == nil {
+		ts, err = task.Status(ctx)
+	}
+	if errdefs.IsNotFound(err) {
+		// The task may have been deleted (finalized by another caller)
+		// since the labels were read: read them again.
+		info, ierr := c.Info(ctx, client.WithoutRefreshedMetadata)
+		if ierr != nil {
+			return nil, fmt.Errorf("status of container %s: %w", c.ID(), ierr)
+		}
+		l = info.Labels
+	}
 	switch {
 	case err == nil:
-		ts, err := task.Status(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("status of container %s: %w", c.ID(), err)
-		}
 		switch ts.Status {
 		case client.Running, client.Paused, client.Pausing:
 			st.State, st.PID = ContainerRunning, task.Pid()
@@ -378,6 +387,9 @@ func (r *Runtime) statusOf(ctx context.Context, c client.Container) (*ContainerS
 			return st, nil
 		case client.Created:
 			return st, nil
+		}
+		if r.deletingTask(c.ID()) && l[LabelExitCode] != "" {
+			break // recorded; its task is being deleted
 		}
 		if l, err = r.finalize(ctx, c, task, ts, l[LabelCgroupParent]); err != nil {
 			return nil, err
@@ -424,11 +436,69 @@ func (r *Runtime) finalize(ctx context.Context, c client.Container, task client.
 	if err != nil {
 		return nil, fmt.Errorf("record exit of container %s: %w", c.ID(), err)
 	}
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("delete exited task of %s: %w", c.ID(), err)
-	}
-	r.releaseIO(c.ID(), true)
+	r.deleteTaskInBackground(ctx, c.ID(), task)
 	return l, nil
+}
+
+// taskDeleteTimeout bounds a background deletion of an exited task.
+const taskDeleteTimeout = time.Minute
+
+// deleteTaskInBackground deletes an exited task whose result is recorded
+// in its container's labels, without holding up the status: a task that
+// exited while containerd was down (a kubelet restart) takes containerd
+// 1.6 about a second to delete, which would delay the restarted
+// kubelet's first status of the pod by as much. RemoveContainer waits for
+// it. A failed deletion is retried by the next status that finds the task.
+func (r *Runtime) deleteTaskInBackground(ctx context.Context, id string, task client.Task) {
+	r.taskDeletesMu.Lock()
+	if _, busy := r.taskDeletes[id]; busy {
+		r.taskDeletesMu.Unlock()
+		return
+	}
+	if r.taskDeletes == nil {
+		r.taskDeletes = map[string]chan struct{}{}
+	}
+	done := make(chan struct{})
+	r.taskDeletes[id] = done
+	r.taskDeletesMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskDeleteTimeout)
+	r.taskDeletesWG.Go(func() {
+		defer cancel()
+		defer func() {
+			r.taskDeletesMu.Lock()
+			delete(r.taskDeletes, id)
+			r.taskDeletesMu.Unlock()
+			close(done)
+		}()
+		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			klog.FromContext(ctx).Error(err, "Delete exited task", "containerID", id)
+			return
+		}
+		r.releaseIO(id, true)
+	})
+}
+
+// deletingTask reports whether the exited task of container id is being
+// deleted in the background.
+func (r *Runtime) deletingTask(id string) bool {
+	r.taskDeletesMu.Lock()
+	defer r.taskDeletesMu.Unlock()
+	_, ok := r.taskDeletes[id]
+	return ok
+}
+
+// waitTaskDeleted waits for a background deletion of container id's task.
+func (r *Runtime) waitTaskDeleted(ctx context.Context, id string) {
+	r.taskDeletesMu.Lock()
+	done := r.taskDeletes[id]
+	r.taskDeletesMu.Unlock()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 func parseTime(s string) time.Time {
@@ -516,6 +586,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
+	r.waitTaskDeleted(ctx, id)
 	if err := killTask(ctx, c); err != nil {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
@@ -566,6 +637,9 @@ func (r *Runtime) StopPod(ctx context.Context, uid types.UID, grace time.Duratio
 			errs = append(errs, err)
 		}
 	}
+	steps := NewSteps()
+	defer steps.Log(klog.FromContext(ctx), "Stop pod timing")
+	steps.Mark("containers")
 	sb, err := r.GetPodSandbox(ctx, uid)
 	switch {
 	case err == nil:
@@ -576,11 +650,13 @@ func (r *Runtime) StopPod(ctx context.Context, uid types.UID, grace time.Duratio
 		if err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, err)
 		}
+		steps.Mark("killSandbox")
 		if r.cfg.Network != nil && sb.NetNSPath != "" {
 			if err := r.cfg.Network.TearDown(ctx, sb.ID); err != nil {
 				errs = append(errs, err)
 			}
 		}
+		steps.Mark("network")
 	case !errdefs.IsNotFound(err):
 		errs = append(errs, err)
 	}

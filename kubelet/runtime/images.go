@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 
 	skiffimages "github.com/skiff-dev/skiff/kubelet/images"
 )
@@ -44,6 +47,9 @@ type Image struct {
 	Name string
 	// ID is the digest of the image's manifest or index ("sha256:…").
 	ID string
+	// Size is the size in bytes of the image's content for this platform
+	// (what CRI's ImageStatus reports), set by PullImage.
+	Size int64
 }
 
 // Credentials returns the registry login for host (as in a
@@ -142,28 +148,64 @@ func (r *Runtime) PullImage(ctx context.Context, image string, creds Credentials
 	if err != nil {
 		return Image{}, err
 	}
-	authOpts := []docker.AuthorizerOpt{docker.WithAuthClient(http.DefaultClient)}
-	if creds != nil {
-		authOpts = append(authOpts, docker.WithAuthCreds(creds))
-	}
-	insecure := r.cfg.InsecureRegistries
-	hosts := docker.ConfigureDefaultRegistries(
-		docker.WithAuthorizer(docker.NewDockerAuthorizer(authOpts...)),
-		docker.WithPlainHTTP(func(host string) (bool, error) {
-			if ok, _ := docker.MatchLocalhost(host); ok {
-				return true, nil
-			}
-			return slices.Contains(insecure, host), nil
-		}),
-	)
-	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: hosts})
+	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: r.registryHosts(creds)})
 	img, err := r.client.Pull(r.ns(ctx), name, client.WithResolver(resolver), client.WithPullUnpack,
 		client.WithPullSnapshotter(r.cfg.Snapshotter))
 	if err != nil {
 		return Image{}, &ImageError{Reason: ReasonErrImagePull,
 			Message: fmt.Sprintf("Failed to pull image %q: %v", image, err), Err: err}
 	}
-	return Image{Name: img.Name(), ID: img.Target().Digest.String()}, nil
+	size, err := img.Size(r.ns(ctx))
+	if err != nil {
+		klog.FromContext(ctx).V(1).Info("Size of pulled image unknown", "image", name, "err", err)
+	}
+	return Image{Name: img.Name(), ID: img.Target().Digest.String(), Size: size}, nil
+}
+
+// registryHosts configures registry access as containerd's CRI plugin
+// does for a host without a hosts.toml (config.ConfigureHosts, whose
+// package Skiff does not build in): HTTPS, except that a loopback registry
+// (localhost, 127.0.0.0/8, ::1) is used without verifying its certificate
+// and, on a port other than 443 and 80, over HTTPS with a fall-back to
+// plain HTTP when it answers TLS with HTTP; port 80 is plain HTTP.
+// InsecureRegistries are plain HTTP. docker.io is registry-1.docker.io.
+func (r *Runtime) registryHosts(creds Credentials) docker.RegistryHosts {
+	return func(host string) ([]docker.RegistryHost, error) {
+		rh := docker.RegistryHost{
+			Host: host, Scheme: "https", Path: "/v2",
+			Capabilities: docker.HostCapabilityPull | docker.HostCapabilityResolve | docker.HostCapabilityReferrers,
+		}
+		tlsConfig := &tls.Config{}
+		fallback := false
+		switch {
+		case host == "docker.io":
+			rh.Host = "registry-1.docker.io"
+		case slices.Contains(r.cfg.InsecureRegistries, host):
+			rh.Scheme = "http"
+		case docker.IsLocalhost(host):
+			_, port, _ := net.SplitHostPort(host)
+			switch port {
+			case "80":
+				rh.Scheme = "http"
+			case "", "443":
+				tlsConfig.InsecureSkipVerify = true
+			default:
+				tlsConfig.InsecureSkipVerify = true
+				fallback = true
+			}
+		}
+		var transport http.RoundTripper = docker.DefaultHTTPTransport(tlsConfig)
+		if fallback {
+			transport = docker.NewHTTPFallback(transport)
+		}
+		rh.Client = &http.Client{Transport: transport}
+		authOpts := []docker.AuthorizerOpt{docker.WithAuthClient(rh.Client)}
+		if creds != nil {
+			authOpts = append(authOpts, docker.WithAuthCreds(creds))
+		}
+		rh.Authorizer = docker.NewDockerAuthorizer(authOpts...)
+		return []docker.RegistryHost{rh}, nil
+	}
 }
 
 // ImportArchive imports a docker (`docker save`) or OCI image archive and

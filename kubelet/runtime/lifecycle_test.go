@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -250,5 +252,62 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 	cfg, err := os.ReadFile(filepath.Join(rt.cfg.DataDir, "containerd", "config.toml"))
 	if err != nil || !strings.Contains(string(cfg), `disabled_plugins = ["io.containerd.grpc.v1.cri"]`) {
 		t.Errorf("config.toml: %v", err)
+	}
+}
+
+// TestLoopbackRegistrySchemes checks that a loopback registry is reached as
+// containerd's CRI plugin reaches one without a hosts.toml: over HTTPS
+// with an unverified (self-signed) certificate, and over plain HTTP after
+// the HTTPS attempt is answered with HTTP.
+func TestLoopbackRegistrySchemes(t *testing.T) {
+	rt := requireRuntime(t)
+	img, err := images.Busybox(images.BusyboxOptions{Cmd: []string{"echo", "scheme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.Digest()
+	for _, tc := range []struct {
+		name  string
+		start func(http.Handler) *httptest.Server
+		host  func(*httptest.Server) string
+	}{
+		{"plain HTTP on 127.0.0.1", httptest.NewServer, func(s *httptest.Server) string { return s.Listener.Addr().String() }},
+		{"self-signed HTTPS on 127.0.0.1", httptest.NewTLSServer, func(s *httptest.Server) string { return s.Listener.Addr().String() }},
+		{"plain HTTP on localhost", httptest.NewServer, func(s *httptest.Server) string {
+			return "localhost:" + strings.Split(s.Listener.Addr().String(), ":")[1]
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var schemes sync.Map
+			reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+			srv := tc.start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.TLS != nil {
+					schemes.Store("https", true)
+				} else {
+					schemes.Store("http", true)
+				}
+				reg.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			ref := tc.host(srv) + "/skiff/scheme:v1"
+			tag, _ := name.NewTag(ref, name.Insecure)
+			if err := remote.Write(tag, img, remote.WithTransport(srv.Client().Transport)); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			t.Cleanup(func() { _ = rt.RemoveImage(ctx, ref) })
+			got, err := rt.PullImage(ctx, ref, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != want.String() {
+				t.Errorf("pulled %+v, want %s", got, want)
+			}
+			_, sawHTTP := schemes.Load("http")
+			_, sawHTTPS := schemes.Load("https")
+			if srv.TLS != nil && (sawHTTP || !sawHTTPS) || srv.TLS == nil && !sawHTTP {
+				t.Errorf("requests seen: http %v https %v", sawHTTP, sawHTTPS)
+			}
+		})
 	}
 }

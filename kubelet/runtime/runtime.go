@@ -65,8 +65,9 @@ type Config struct {
 	HostIPs  []string
 	// Objects resolves ConfigMap and Secret references (may be nil).
 	Objects ObjectSource
-	// InsecureRegistries are registry hosts pulled over plain HTTP
-	// (localhost is always allowed to).
+	// InsecureRegistries are registry hosts pulled over plain HTTP. A
+	// loopback registry needs no entry: as with containerd's CRI plugin,
+	// it is tried over HTTPS without verification, then plain HTTP.
 	InsecureRegistries []string
 	// NodeHostsFile is the node's /etc/hosts (for host-network pods).
 	NodeHostsFile string
@@ -91,6 +92,12 @@ type Runtime struct {
 	iosMu  sync.Mutex
 	ios    map[string]*containerIO
 	closed bool
+
+	// taskDeletes are the exited tasks being deleted in the background,
+	// by container ID (see finalize); Close waits for them.
+	taskDeletesMu sync.Mutex
+	taskDeletes   map[string]chan struct{}
+	taskDeletesWG sync.WaitGroup
 }
 
 // New validates and defaults cfg, starts the supervised containerd if no
@@ -168,6 +175,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // Close disconnects and stops the supervised containerd, if any. Pods keep
 // running; a new Runtime on the same DataDir finds them again.
 func (r *Runtime) Close() error {
+	r.taskDeletesWG.Wait()
 	r.iosMu.Lock()
 	r.closed = true
 	for id, ci := range r.ios {
