@@ -9,6 +9,7 @@ import (
 	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 
+	"github.com/skiff-dev/skiff/apiserver/admission/ctbattest"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultingressclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultstorageclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaulttolerationseconds"
@@ -40,6 +41,7 @@ var OrderedPlugins = []string{
 	defaultstorageclass.PluginName,          // DefaultStorageClass
 	storageobjectinuseprotection.PluginName, // StorageObjectInUseProtection
 	runtimeclass.PluginName,                 // RuntimeClass
+	ctbattest.PluginName,                    // ClusterTrustBundleAttest
 	defaultingressclass.PluginName,          // DefaultIngressClass
 	mutatingadmissionpolicy.PluginName,      // MutatingAdmissionPolicy
 	mutatingwebhook.PluginName,              // MutatingAdmissionWebhook
@@ -70,6 +72,7 @@ func NewOptions() *genericoptions.AdmissionOptions {
 	defaultstorageclass.Register(o.Plugins)
 	storageobjectinuseprotection.Register(o.Plugins)
 	runtimeclass.Register(o.Plugins)
+	ctbattest.Register(o.Plugins)
 	defaultingressclass.Register(o.Plugins)
 	resourcequota.Register(o.Plugins)
 	o.RecommendedPluginOrder = append([]string(nil), OrderedPlugins...)

@@ -30,6 +30,8 @@ func TestNewOptionsRegistersEveryPluginInOrder(t *testing.T) {
 		{"DefaultStorageClass", "StorageObjectInUseProtection"},
 		{"RuntimeClass", "MutatingAdmissionWebhook"},
 		{"RuntimeClass", "DefaultIngressClass"},
+		{"RuntimeClass", "ClusterTrustBundleAttest"},
+		{"ClusterTrustBundleAttest", "DefaultIngressClass"},
 		{"DefaultIngressClass", "MutatingAdmissionPolicy"},
 		{"ValidatingAdmissionWebhook", "ResourceQuota"},
 	}

@@ -54,3 +54,11 @@ func csrCondition(csr *certificatesv1.CertificateSigningRequest) string {
 	}
 	return status
 }
+
+// clusterTrustBundles, as upstream: NAME and SIGNERNAME, no AGE.
+var clusterTrustBundles = newPrinter([]metav1.TableColumnDefinition{
+	nameColumn,
+	{Name: "SignerName", Type: "string", Description: certificatesv1beta1.ClusterTrustBundleSpec{}.SwaggerDoc()["signerName"]},
+}, rowsOf(func(b *certificatesv1.ClusterTrustBundle, _ time.Time) (metav1.TableRow, error) {
+	return cells(b.Name, orNone(b.Spec.SignerName))
+}))

@@ -30,3 +30,13 @@ func TestCertificateSigningRequestRows(t *testing.T) {
 		{name: "no signer or duration", obj: csr(certificatesv1.CertificateSigningRequestSpec{Username: "bob"}, certificatesv1.CertificateSigningRequestStatus{}), cells: []any{"csr", "10m", "<none>", "bob", "<none>", "Pending"}},
 	})
 }
+
+func TestClusterTrustBundleRows(t *testing.T) {
+	bundle := func(name, signer string) *certificatesv1.ClusterTrustBundle {
+		return &certificatesv1.ClusterTrustBundle{ObjectMeta: objMeta(name, time.Hour), Spec: certificatesv1.ClusterTrustBundleSpec{SignerName: signer}}
+	}
+	testRows(t, schema.GroupResource{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}, []rowCase{
+		{name: "signer", obj: bundle("example.com:foo:v1", "example.com/foo"), cells: []any{"example.com:foo:v1", "example.com/foo"}},
+		{name: "no signer", obj: bundle("roots", ""), cells: []any{"roots", "<none>"}},
+	})
+}

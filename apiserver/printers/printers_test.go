@@ -122,6 +122,7 @@ func TestColumns(t *testing.T) {
 		{schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicies"}, []string{"Name", "Mutations", "ParamKind", "Age"}},
 		{schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicybindings"}, []string{"Name", "PolicyName", "ParamRef", "Age"}},
 		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}, []string{"Name", "Age", "SignerName", "Requestor", "RequestedDuration", "Condition"}},
+		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}, []string{"Name", "SignerName"}},
 
 		{schema.GroupResource{Resource: "pods"}, []string{"Name", "Ready", "Status", "Restarts", "Age", "+IP", "+Node", "+Nominated Node", "+Readiness Gates"}},
 		{schema.GroupResource{Resource: "podtemplates"}, []string{"Name", "Containers", "Images", "Pod Labels"}},
@@ -190,7 +191,7 @@ func TestCoverage(t *testing.T) {
 		"coordination.k8s.io":          {"leases"},
 		"rbac.authorization.k8s.io":    {"rolebindings", "clusterrolebindings"},
 		"admissionregistration.k8s.io": {"validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"},
-		"certificates.k8s.io":          {"certificatesigningrequests"},
+		"certificates.k8s.io":          {"certificatesigningrequests", "clustertrustbundles"},
 
 		"apps":                         {"deployments", "replicasets", "statefulsets", "daemonsets", "controllerrevisions"},
 		"batch":                        {"jobs", "cronjobs"},

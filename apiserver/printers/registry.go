@@ -26,6 +26,7 @@ var kinds = map[schema.GroupResource]printer{
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicybindings"}:   mutatingAdmissionPolicyBindings,
 
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: certificateSigningRequests,
+	{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}:        clusterTrustBundles,
 
 	{Resource: "pods"}:                   pods,
 	{Resource: "podtemplates"}:           podTemplates,

@@ -1,8 +1,9 @@
 // Package certificates declares certificates.k8s.io/v1
-// CertificateSigningRequests: the requester's identity recorded by the
+// CertificateSigningRequests (the requester's identity recorded by the
 // server on create, a spec that never changes, a status subresource that
 // may not touch approval, and an approval subresource that touches only
-// the conditions.
+// the conditions) and ClusterTrustBundles (cluster-scoped PEM trust anchors,
+// selectable by spec.signerName).
 package certificates
 
 import (
@@ -20,7 +21,10 @@ import (
 	certificatesvalidation "github.com/skiff-dev/skiff/apiserver/validation/certificates"
 )
 
-type csr = certificatesv1.CertificateSigningRequest
+type (
+	csr                = certificatesv1.CertificateSigningRequest
+	clusterTrustBundle = certificatesv1.ClusterTrustBundle
+)
 
 // Resources returns the certificates.k8s.io/v1 resources.
 func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry.Resource {
@@ -59,6 +63,20 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 			},
 			FieldLabels:    []string{"spec.signerName"},
 			TableConvertor: tables(certificatesv1.Resource("certificatesigningrequests")),
+		},
+		// As upstream's: no status, no generation, no short name.
+		&registry.Definition[*clusterTrustBundle]{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Resource: "clustertrustbundles",
+			Singular: "clustertrustbundle", Kind: "ClusterTrustBundle",
+			New:            func() *clusterTrustBundle { return &clusterTrustBundle{} },
+			NewList:        func() runtime.Object { return &certificatesv1.ClusterTrustBundleList{} },
+			Validate:       certificatesvalidation.ValidateClusterTrustBundle,
+			ValidateUpdate: certificatesvalidation.ValidateClusterTrustBundleUpdate,
+			Fields: func(b *clusterTrustBundle) fields.Set {
+				return fields.Set{"spec.signerName": b.Spec.SignerName}
+			},
+			FieldLabels:    []string{"spec.signerName"},
+			TableConvertor: tables(certificatesv1.Resource("clustertrustbundles")),
 		},
 	}
 }
