@@ -123,6 +123,7 @@ func TestColumns(t *testing.T) {
 		{schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicybindings"}, []string{"Name", "PolicyName", "ParamRef", "Age"}},
 		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}, []string{"Name", "Age", "SignerName", "Requestor", "RequestedDuration", "Condition"}},
 		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}, []string{"Name", "SignerName"}},
+		{schema.GroupResource{Group: "resource.k8s.io", Resource: "devicetaintrules"}, []string{"Name", "Key", "Value", "Effect", "TimeAdded", "Age"}},
 
 		{schema.GroupResource{Resource: "pods"}, []string{"Name", "Ready", "Status", "Restarts", "Age", "+IP", "+Node", "+Nominated Node", "+Readiness Gates"}},
 		{schema.GroupResource{Resource: "podtemplates"}, []string{"Name", "Containers", "Images", "Pod Labels"}},
@@ -203,6 +204,7 @@ func TestCoverage(t *testing.T) {
 		"scheduling.k8s.io":            {"priorityclasses"},
 		"node.k8s.io":                  {"runtimeclasses"},
 		"flowcontrol.apiserver.k8s.io": {"flowschemas", "prioritylevelconfigurations"},
+		"resource.k8s.io":              {"deviceclasses", "resourceclaims", "resourceclaimtemplates", "resourceslices", "devicetaintrules"},
 	}
 	printed[""] = append(printed[""], "pods", "services", "endpoints", "nodes", "persistentvolumes", "persistentvolumeclaims",
 		"podtemplates", "replicationcontrollers", "resourcequotas", "componentstatuses")

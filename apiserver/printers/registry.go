@@ -69,6 +69,7 @@ var kinds = map[schema.GroupResource]printer{
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"}: priorityLevelConfigurations,
 
 	{Group: "resource.k8s.io", Resource: "deviceclasses"}:                    deviceClasses,
+	{Group: "resource.k8s.io", Resource: "devicetaintrules"}:                 deviceTaintRules,
 	{Group: "resource.k8s.io", Resource: "resourceclaims"}:                   resourceClaims,
 	{Group: "resource.k8s.io", Resource: "resourceclaimtemplates"}:           resourceClaimTemplates,
 	{Group: "resource.k8s.io", Resource: "resourceslices"}:                   resourceSlices,

@@ -347,6 +347,7 @@ func kubeSchedulerRules() []rbacv1.PolicyRule {
 		allow(readUpdate...).groups(resourceGroup).resources("resourceclaims/status").build(),
 		allow("update").groups(legacyGroup).resources("pods/finalizers").build(),
 		allow(read...).groups(resourceGroup).resources("resourceslices").build(),
+		allow(read...).groups(resourceGroup).resources("devicetaintrules").build(),                 // DRADeviceTaintRules
 		allow("create", "delete").groups(resourceGroup).resources("resourceclaims").build(),        // DRAExtendedResource
 		allow("update", "patch").groups(resourceGroup).resources("resourceclaims/binding").build(), // DRAResourceClaimGranularStatusAuthorization
 	}
