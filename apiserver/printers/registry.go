@@ -27,6 +27,7 @@ var kinds = map[schema.GroupResource]printer{
 
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: certificateSigningRequests,
 	{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}:        clusterTrustBundles,
+	{Group: "certificates.k8s.io", Resource: "podcertificaterequests"}:     podCertificateRequests,
 
 	{Resource: "pods"}:                   pods,
 	{Resource: "podtemplates"}:           podTemplates,

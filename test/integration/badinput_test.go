@@ -187,6 +187,7 @@ func FuzzCreate(f *testing.F) {
 		"/apis/resource.k8s.io/v1/resourceslices",
 		"/apis/resource.k8s.io/v1/devicetaintrules",
 		"/apis/certificates.k8s.io/v1/clustertrustbundles",
+		"/apis/certificates.k8s.io/v1/namespaces/default/podcertificaterequests",
 		"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
 		"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
 		"/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies",

@@ -10,5 +10,6 @@ func TestFixtures(t *testing.T) {
 	vt.RunFixtures(t, map[string]vt.Validator{
 		"CertificateSigningRequest": vt.Kind(ValidateCertificateSigningRequest),
 		"ClusterTrustBundle":        vt.Kind(ValidateClusterTrustBundle),
+		"PodCertificateRequest":     vt.Kind(ValidatePodCertificateRequest),
 	})
 }
