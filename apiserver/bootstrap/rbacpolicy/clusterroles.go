@@ -305,6 +305,9 @@ func NodeRules() []rbacv1.PolicyRule {
 		allow("get", "list", "watch").groups(nodeGroup).resources("runtimeclasses").build(),
 		// ClusterTrustBundle projected volumes.
 		allow("get", "list", "watch").groups(certificatesGroup).resources("clustertrustbundles").build(),
+		// podCertificate projected volumes (the Node authorizer and
+		// NodeRestriction limit them to the node's pods).
+		allow("get", "list", "watch", "create").groups(certificatesGroup).resources("podcertificaterequests").build(),
 		// DynamicResourceAllocation.
 		allow("get").groups(resourceGroup).resources("resourceclaims").build(),
 		allow("deletecollection").groups(resourceGroup).resources("resourceslices").build(),
