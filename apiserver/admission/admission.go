@@ -12,6 +12,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/admission/certificateapproval"
 	"github.com/skiff-dev/skiff/apiserver/admission/certificatesigning"
 	"github.com/skiff-dev/skiff/apiserver/admission/certificatesubjectrestriction"
+	"github.com/skiff-dev/skiff/apiserver/admission/ctbattest"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultingressclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaultstorageclass"
 	"github.com/skiff-dev/skiff/apiserver/admission/defaulttolerationseconds"
@@ -47,6 +48,7 @@ var OrderedPlugins = []string{
 	runtimeclass.PluginName,                  // RuntimeClass
 	certificateapproval.PluginName,           // CertificateApproval
 	certificatesigning.PluginName,            // CertificateSigning
+	ctbattest.PluginName,                     // ClusterTrustBundleAttest
 	certificatesubjectrestriction.PluginName, // CertificateSubjectRestriction
 	defaultingressclass.PluginName,           // DefaultIngressClass
 	mutatingadmissionpolicy.PluginName,       // MutatingAdmissionPolicy
@@ -81,6 +83,7 @@ func NewOptions() *genericoptions.AdmissionOptions {
 	runtimeclass.Register(o.Plugins)
 	certificateapproval.Register(o.Plugins)
 	certificatesigning.Register(o.Plugins)
+	ctbattest.Register(o.Plugins)
 	certificatesubjectrestriction.Register(o.Plugins)
 	defaultingressclass.Register(o.Plugins)
 	resourcequota.Register(o.Plugins)

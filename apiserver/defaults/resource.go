@@ -10,8 +10,9 @@ import (
 
 // addResourceDefaults registers upstream's defaults for resource.k8s.io/v1:
 // device requests and subrequests allocate an exact count (1 unless set),
-// device tolerations use the Equal operator, and a device taint without a
-// time gets the current second.
+// device tolerations use the Equal operator, and a device taint (of a
+// ResourceSlice or a DeviceTaintRule) without a time gets the current
+// second.
 func addResourceDefaults(s *runtime.Scheme) {
 	s.AddTypeDefaultingFunc(&resourcev1.ResourceClaim{}, func(o interface{}) {
 		defaultDeviceClaim(&o.(*resourcev1.ResourceClaim).Spec.Devices)
@@ -38,6 +39,15 @@ func addResourceDefaults(s *runtime.Scheme) {
 		l := o.(*resourcev1.ResourceSliceList)
 		for i := range l.Items {
 			defaultSliceDevices(l.Items[i].Spec.Devices)
+		}
+	})
+	s.AddTypeDefaultingFunc(&resourcev1.DeviceTaintRule{}, func(o interface{}) {
+		defaultTaintTime(&o.(*resourcev1.DeviceTaintRule).Spec.Taint)
+	})
+	s.AddTypeDefaultingFunc(&resourcev1.DeviceTaintRuleList{}, func(o interface{}) {
+		l := o.(*resourcev1.DeviceTaintRuleList)
+		for i := range l.Items {
+			defaultTaintTime(&l.Items[i].Spec.Taint)
 		}
 	})
 }
@@ -77,9 +87,15 @@ func defaultTolerations(tolerations []resourcev1.DeviceToleration) {
 func defaultSliceDevices(devices []resourcev1.Device) {
 	for i := range devices {
 		for j := range devices[i].Taints {
-			if t := &devices[i].Taints[j]; t.TimeAdded == nil {
-				t.TimeAdded = &metav1.Time{Time: time.Now().Truncate(time.Second)}
-			}
+			defaultTaintTime(&devices[i].Taints[j])
 		}
+	}
+}
+
+// defaultTaintTime sets an unset TimeAdded to the current second (encoding
+// keeps no finer resolution).
+func defaultTaintTime(t *resourcev1.DeviceTaint) {
+	if t.TimeAdded == nil {
+		t.TimeAdded = &metav1.Time{Time: time.Now().Truncate(time.Second)}
 	}
 }

@@ -122,6 +122,9 @@ func TestColumns(t *testing.T) {
 		{schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicies"}, []string{"Name", "Mutations", "ParamKind", "Age"}},
 		{schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicybindings"}, []string{"Name", "PolicyName", "ParamRef", "Age"}},
 		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}, []string{"Name", "Age", "SignerName", "Requestor", "RequestedDuration", "Condition"}},
+		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}, []string{"Name", "SignerName"}},
+		{schema.GroupResource{Group: "certificates.k8s.io", Resource: "podcertificaterequests"}, []string{"Name", "PodName", "ServiceAccountName", "NodeName", "SignerName", "State", "UnverifiedUserAnnotations"}},
+		{schema.GroupResource{Group: "resource.k8s.io", Resource: "devicetaintrules"}, []string{"Name", "Key", "Value", "Effect", "TimeAdded", "Age"}},
 
 		{schema.GroupResource{Resource: "pods"}, []string{"Name", "Ready", "Status", "Restarts", "Age", "+IP", "+Node", "+Nominated Node", "+Readiness Gates"}},
 		{schema.GroupResource{Resource: "podtemplates"}, []string{"Name", "Containers", "Images", "Pod Labels"}},
@@ -190,7 +193,7 @@ func TestCoverage(t *testing.T) {
 		"coordination.k8s.io":          {"leases"},
 		"rbac.authorization.k8s.io":    {"rolebindings", "clusterrolebindings"},
 		"admissionregistration.k8s.io": {"validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"},
-		"certificates.k8s.io":          {"certificatesigningrequests"},
+		"certificates.k8s.io":          {"certificatesigningrequests", "clustertrustbundles", "podcertificaterequests"},
 
 		"apps":                         {"deployments", "replicasets", "statefulsets", "daemonsets", "controllerrevisions"},
 		"batch":                        {"jobs", "cronjobs"},
@@ -202,6 +205,7 @@ func TestCoverage(t *testing.T) {
 		"scheduling.k8s.io":            {"priorityclasses"},
 		"node.k8s.io":                  {"runtimeclasses"},
 		"flowcontrol.apiserver.k8s.io": {"flowschemas", "prioritylevelconfigurations"},
+		"resource.k8s.io":              {"deviceclasses", "resourceclaims", "resourceclaimtemplates", "resourceslices", "devicetaintrules"},
 	}
 	printed[""] = append(printed[""], "pods", "services", "endpoints", "nodes", "persistentvolumes", "persistentvolumeclaims",
 		"podtemplates", "replicationcontrollers", "resourcequotas", "componentstatuses")

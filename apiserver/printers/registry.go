@@ -26,6 +26,8 @@ var kinds = map[schema.GroupResource]printer{
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingadmissionpolicybindings"}:   mutatingAdmissionPolicyBindings,
 
 	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: certificateSigningRequests,
+	{Group: "certificates.k8s.io", Resource: "clustertrustbundles"}:        clusterTrustBundles,
+	{Group: "certificates.k8s.io", Resource: "podcertificaterequests"}:     podCertificateRequests,
 
 	{Resource: "pods"}:                   pods,
 	{Resource: "podtemplates"}:           podTemplates,
@@ -68,6 +70,7 @@ var kinds = map[schema.GroupResource]printer{
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"}: priorityLevelConfigurations,
 
 	{Group: "resource.k8s.io", Resource: "deviceclasses"}:                    deviceClasses,
+	{Group: "resource.k8s.io", Resource: "devicetaintrules"}:                 deviceTaintRules,
 	{Group: "resource.k8s.io", Resource: "resourceclaims"}:                   resourceClaims,
 	{Group: "resource.k8s.io", Resource: "resourceclaimtemplates"}:           resourceClaimTemplates,
 	{Group: "resource.k8s.io", Resource: "resourceslices"}:                   resourceSlices,

@@ -63,6 +63,26 @@ var resourceSlices = newPrinter([]metav1.TableColumnDefinition{
 	return cells(s.Name, node, s.Spec.Driver, s.Spec.Pool.Name, since(s.CreationTimestamp, now))
 }))
 
+var deviceTaintDoc = resourcev1.DeviceTaint{}.SwaggerDoc()
+
+// deviceTaintRules, as upstream: the taint, not the selector (it may be
+// long and is often empty), and both when the effect was set and the age.
+var deviceTaintRules = newPrinter([]metav1.TableColumnDefinition{
+	nameColumn,
+	{Name: "Key", Type: "string", Description: deviceTaintDoc["key"]},
+	{Name: "Value", Type: "string", Description: deviceTaintDoc["value"]},
+	{Name: "Effect", Type: "string", Description: deviceTaintDoc["effect"]},
+	{Name: "TimeAdded", Type: "string", Description: deviceTaintDoc["timeAdded"]},
+	ageColumn,
+}, rowsOf(func(r *resourcev1.DeviceTaintRule, now time.Time) (metav1.TableRow, error) {
+	added := ""
+	if t := r.Spec.Taint.TimeAdded; t != nil {
+		added = since(*t, now)
+	}
+	taint := r.Spec.Taint
+	return cells(r.Name, taint.Key, taint.Value, string(taint.Effect), added, since(r.CreationTimestamp, now))
+}))
+
 // storageVersionMigrations, as kube-apiserver's: NAME without the name
 // format, and no AGE.
 var storageVersionMigrations = newPrinter([]metav1.TableColumnDefinition{

@@ -2,6 +2,7 @@ package printers
 
 import (
 	"testing"
+	"time"
 
 	resourcev1 "k8s.io/api/resource/v1"
 	storagemigrationv1 "k8s.io/api/storagemigration/v1"
@@ -32,6 +33,21 @@ func TestResourceRows(t *testing.T) {
 	})
 	testRows(t, schema.GroupResource{Group: "resource.k8s.io", Resource: "deviceclasses"}, []rowCase{
 		{name: "class", obj: &resourcev1.DeviceClass{ObjectMeta: objMeta("gpu", day)}, cells: []any{"gpu", "24h"}},
+	})
+	added := ago(3 * time.Hour)
+	testRows(t, schema.GroupResource{Group: "resource.k8s.io", Resource: "devicetaintrules"}, []rowCase{
+		{
+			name: "taint with time",
+			obj: &resourcev1.DeviceTaintRule{ObjectMeta: objMeta("maint", day), Spec: resourcev1.DeviceTaintRuleSpec{
+				Taint: resourcev1.DeviceTaint{Key: "example.com/maint", Value: "planned", Effect: resourcev1.DeviceTaintEffectNoExecute, TimeAdded: &added}}},
+			cells: []any{"maint", "example.com/maint", "planned", "NoExecute", "3h", "24h"},
+		},
+		{
+			name: "no time",
+			obj: &resourcev1.DeviceTaintRule{ObjectMeta: objMeta("info", day), Spec: resourcev1.DeviceTaintRuleSpec{
+				Taint: resourcev1.DeviceTaint{Key: "example.com/info", Effect: resourcev1.DeviceTaintEffectNone}}},
+			cells: []any{"info", "example.com/info", "", "None", "", "24h"},
+		},
 	})
 	testRows(t, schema.GroupResource{Group: "storagemigration.k8s.io", Resource: "storageversionmigrations"}, []rowCase{
 		{

@@ -39,9 +39,9 @@ func TestEveryBuiltinGroupIsServed(t *testing.T) {
 		"storage.k8s.io/v1":               {"storageclasses", "csidrivers", "csinodes", "csistoragecapacities", "volumeattachments", "volumeattachments/status", "volumeattributesclasses"},
 		"scheduling.k8s.io/v1":            {"priorityclasses"},
 		"node.k8s.io/v1":                  {"runtimeclasses"},
-		"certificates.k8s.io/v1":          {"certificatesigningrequests", "certificatesigningrequests/status", "certificatesigningrequests/approval"},
+		"certificates.k8s.io/v1":          {"certificatesigningrequests", "certificatesigningrequests/status", "certificatesigningrequests/approval", "clustertrustbundles", "podcertificaterequests", "podcertificaterequests/status"},
 		"flowcontrol.apiserver.k8s.io/v1": {"flowschemas", "flowschemas/status", "prioritylevelconfigurations", "prioritylevelconfigurations/status"},
-		"resource.k8s.io/v1":              {"deviceclasses", "resourceclaims", "resourceclaims/status", "resourceclaimtemplates", "resourceslices"},
+		"resource.k8s.io/v1":              {"deviceclasses", "devicetaintrules", "devicetaintrules/status", "resourceclaims", "resourceclaims/status", "resourceclaimtemplates", "resourceslices"},
 		"events.k8s.io/v1":                {"events"},
 		"storagemigration.k8s.io/v1":      {"storageversionmigrations", "storageversionmigrations/status"},
 	}

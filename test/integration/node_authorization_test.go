@@ -2,12 +2,17 @@ package integration
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -175,6 +180,63 @@ func TestNodeAuthorizerAndNodeRestriction(t *testing.T) {
 		err = n1.CoreV1().Pods(namespace).Delete(ctx, "pod-n2", metav1.DeleteOptions{})
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `node "n1" can only delete pods with spec.nodeName set to itself`) {
 			t.Fatalf("delete pod of n2: %v, want Forbidden", err)
+		}
+	})
+	t.Run("pod certificate requests", func(t *testing.T) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stub, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		request := func(podName string) *certificatesv1.PodCertificateRequest {
+			pod, err := admin.CoreV1().Pods(namespace).Get(ctx, podName, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			node, err := admin.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sa, err := admin.CoreV1().ServiceAccounts(namespace).Get(ctx, pod.Spec.ServiceAccountName, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: "pcr-" + podName}, Spec: certificatesv1.PodCertificateRequestSpec{
+				SignerName: "example.com/pods", PodName: pod.Name, PodUID: pod.UID, ServiceAccountName: sa.Name, ServiceAccountUID: sa.UID,
+				NodeName: "n1", NodeUID: node.UID, StubPKCS10Request: stub}}
+		}
+		pcrs := n1.CertificatesV1().PodCertificateRequests(namespace)
+		// NodeRestriction reads pods, nodes and service accounts from
+		// informers: retry what lag may refuse (not Forbidden).
+		var own *certificatesv1.PodCertificateRequest
+		if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			own, err = pcrs.Create(ctx, request("pod-n1"), metav1.CreateOptions{})
+			return err == nil, nil
+		}); err != nil {
+			t.Fatalf("create for its own pod: %v", err)
+		}
+		_, err = pcrs.Create(ctx, request("pod-n2"), metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `is not running on node "n1" named in the PodCertificateRequest`) {
+			t.Fatalf("create for a pod of n2: %v, want Forbidden", err)
+		}
+		if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := pcrs.Get(ctx, own.Name, metav1.GetOptions{})
+			return err == nil, nil
+		}); err != nil {
+			t.Fatal("node n1 never could get its own PodCertificateRequest")
+		}
+		if _, err := pcrs.List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=n1"}); err != nil {
+			t.Fatalf("list with spec.nodeName=n1: %v", err)
+		}
+		if _, err := pcrs.List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "can only list/watch podcertificaterequests with nodeName field selector") {
+			t.Fatalf("list all: %v, want Forbidden", err)
+		}
+		own.Status.Conditions = []metav1.Condition{{Type: "Denied", Status: metav1.ConditionTrue, Reason: "Self", LastTransitionTime: metav1.Now()}}
+		if _, err := pcrs.UpdateStatus(ctx, own, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+			t.Fatalf("node writing status: %v, want Forbidden", err)
 		}
 	})
 }

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/klog/v2"
 
-	"github.com/skiff-dev/skiff/apiserver/admission/signerauthz"
+	"github.com/skiff-dev/skiff/apiserver/authz/signerauthz"
 )
 
 // PluginName is the name the plugin is registered and enabled under.

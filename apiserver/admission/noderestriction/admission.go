@@ -70,7 +70,8 @@ var (
 // (RecoverVolumeExpansionFailure), token audiences are restricted
 // (ServiceAccountNodeAudienceRestriction), kubelet CSRs are checked
 // (AllowInsecureKubeletCertificateSigningRequests off) and
-// PodCertificateRequests are refused (PodCertificateRequest off).
+// PodCertificateRequests are for the node's own pods (PodCertificateRequest,
+// GA in 1.37).
 func NewPlugin() *Plugin {
 	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete)}
 }
@@ -147,7 +148,7 @@ func (p *Plugin) Admit(ctx context.Context, a admission.Attributes, _ admission.
 	case serviceAccountsResource:
 		return p.admitServiceAccount(ctx, nodeName, a)
 	case podCertificateRequestsResource:
-		return forbidden(a, "PodCertificateRequest feature gate is disabled")
+		return p.admitPodCertificateRequest(nodeName, a)
 	case leasesResource:
 		return admitOwnName(a, nodeName, fmt.Sprintf("can only access leases in the %q system namespace", corev1.NamespaceNodeLease),
 			"can only access node lease with the same name as the requesting node")
@@ -437,6 +438,69 @@ func (p *Plugin) admitNode(nodeName string, a admission.Attributes) error {
 
 // admitServiceAccount lets a node request tokens only bound to pods running
 // on it, for audiences its pods' volumes name or that it is authorized for.
+// admitPodCertificateRequest lets a node create PodCertificateRequests
+// only for a non-mirror pod running on it, naming the node, the pod and its
+// service account with their current UIDs, as upstream. A UID mismatch or
+// a missing object may be informer lag: those errors are not Forbidden, so
+// that the kubelet retries.
+func (p *Plugin) admitPodCertificateRequest(nodeName string, a admission.Attributes) error {
+	if a.GetOperation() != admission.Create {
+		return forbidden(a, "unexpected operation %v", a.GetOperation())
+	}
+	if a.GetSubresource() != "" {
+		return forbidden(a, "unexpected subresource %v", a.GetSubresource())
+	}
+	req, ok := a.GetObject().(*certificatesv1.PodCertificateRequest)
+	if !ok {
+		return forbidden(a, "unexpected type %T", a.GetObject())
+	}
+	namespace, spec := a.GetNamespace(), req.Spec
+	podKey := namespace + "/" + spec.PodName
+	if string(spec.NodeName) != nodeName {
+		return forbidden(a, "PodCertificateRequest.Spec.NodeName=%q, which is not the requesting node %q", spec.NodeName, nodeName)
+	}
+	n, err := p.nodes.Get(string(spec.NodeName))
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("while retrieving node %q named in the PodCertificateRequest: %w", spec.NodeName, err)
+	}
+	if err != nil {
+		return admission.NewForbidden(a, fmt.Errorf("while retrieving node %q named in the PodCertificateRequest: %w", spec.NodeName, err))
+	}
+	if n.UID != spec.NodeUID {
+		return fmt.Errorf("PodCertificateRequest for pod %q names node UID %q, inconsistent with the running node (%q)", podKey, spec.NodeUID, n.UID)
+	}
+	pod, err := p.pods.Pods(namespace).Get(spec.PodName)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("while retrieving pod %q named in the PodCertificateRequest: %w", podKey, err)
+	}
+	if err != nil {
+		return admission.NewForbidden(a, fmt.Errorf("while retrieving pod %q named in the PodCertificateRequest: %w", podKey, err))
+	}
+	if spec.PodUID != pod.UID {
+		return fmt.Errorf("PodCertificateRequest for pod %q contains pod UID (%q) which differs from running pod %q", podKey, spec.PodUID, string(pod.UID))
+	}
+	if pod.Spec.NodeName != string(spec.NodeName) {
+		return forbidden(a, "pod %q is not running on node %q named in the PodCertificateRequest", podKey, spec.NodeName)
+	}
+	if _, mirror := pod.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
+		return forbidden(a, "pod %q is a mirror pod", podKey)
+	}
+	if spec.ServiceAccountName != pod.Spec.ServiceAccountName {
+		return forbidden(a, "PodCertificateRequest for pod %q contains serviceAccountName (%q) that differs from running pod (%q)", podKey, spec.ServiceAccountName, pod.Spec.ServiceAccountName)
+	}
+	sa, err := p.serviceAccounts.ServiceAccounts(namespace).Get(spec.ServiceAccountName)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("while retrieving service account %q named in the PodCertificateRequest: %w", namespace+"/"+spec.ServiceAccountName, err)
+	}
+	if err != nil {
+		return admission.NewForbidden(a, fmt.Errorf("while retrieving service account %q named in the PodCertificateRequest: %w", namespace+"/"+spec.ServiceAccountName, err))
+	}
+	if spec.ServiceAccountUID != sa.UID {
+		return fmt.Errorf("PodCertificateRequest for pod %q names service account UID %q, which differs from the running service account (%q)", podKey, spec.ServiceAccountUID, sa.UID)
+	}
+	return nil
+}
+
 func (p *Plugin) admitServiceAccount(ctx context.Context, nodeName string, a admission.Attributes) error {
 	if a.GetOperation() != admission.Create || a.GetSubresource() != "token" {
 		return nil

@@ -5,9 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,6 +36,8 @@ func newTestPlugin(t *testing.T, objs ...runtime.Object) *Plugin {
 			err = f.Core().V1().Pods().Informer().GetIndexer().Add(o)
 		case *corev1.Node:
 			err = f.Core().V1().Nodes().Informer().GetIndexer().Add(o)
+		case *corev1.ServiceAccount:
+			err = f.Core().V1().ServiceAccounts().Informer().GetIndexer().Add(o)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -124,5 +128,68 @@ func TestAdmitIgnoresOtherUsers(t *testing.T) {
 	a := admission.NewAttributesRecord(&corev1.Pod{}, nil, corev1.SchemeGroupVersion.WithKind("Pod"), "ns", "p", corev1.SchemeGroupVersion.WithResource("pods"), "", admission.Create, nil, false, &user.DefaultInfo{Name: "alice"})
 	if err := p.Admit(context.Background(), a, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAdmitPodCertificateRequest(t *testing.T) {
+	n1 := &user.DefaultInfo{Name: "system:node:n1", Groups: []string{user.NodesGroup}}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", UID: "uid-n1"}}
+	pod := func(name, nodeName string, annotations map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID("uid-" + name), Annotations: annotations},
+			Spec: corev1.PodSpec{NodeName: nodeName, ServiceAccountName: "sa"}}
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "sa", UID: "uid-sa"}}
+	req := func(mutate func(*certificatesv1.PodCertificateRequestSpec)) *certificatesv1.PodCertificateRequest {
+		r := &certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "r"}, Spec: certificatesv1.PodCertificateRequestSpec{
+			SignerName: "example.com/s", PodName: "p1", PodUID: "uid-p1", ServiceAccountName: "sa", ServiceAccountUID: "uid-sa", NodeName: "n1", NodeUID: "uid-n1"}}
+		if mutate != nil {
+			mutate(&r.Spec)
+		}
+		return r
+	}
+	pcrs := certificatesv1.SchemeGroupVersion.WithResource("podcertificaterequests")
+	attrs := func(obj runtime.Object, sub string, op admission.Operation) admission.Attributes {
+		return admission.NewAttributesRecord(obj, nil, certificatesv1.SchemeGroupVersion.WithKind("PodCertificateRequest"), "ns", "r", pcrs, sub, op, nil, false, n1)
+	}
+	tests := []struct {
+		name      string
+		attrs     admission.Attributes
+		wantErr   string
+		forbidden bool
+	}{
+		{name: "own pod", attrs: attrs(req(nil), "", admission.Create)},
+		{name: "update", attrs: attrs(req(nil), "", admission.Update), wantErr: "unexpected operation UPDATE", forbidden: true},
+		{name: "status", attrs: attrs(req(nil), "status", admission.Create), wantErr: "unexpected subresource status", forbidden: true},
+		{name: "other node named", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.NodeName = "n2" }), "", admission.Create),
+			wantErr: `PodCertificateRequest.Spec.NodeName="n2", which is not the requesting node "n1"`, forbidden: true},
+		{name: "stale node uid", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.NodeUID = "old" }), "", admission.Create),
+			wantErr: `PodCertificateRequest for pod "ns/p1" names node UID "old", inconsistent with the running node ("uid-n1")`},
+		{name: "unknown pod", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.PodName = "nope" }), "", admission.Create),
+			wantErr: `while retrieving pod "ns/nope" named in the PodCertificateRequest`},
+		{name: "stale pod uid", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.PodUID = "old" }), "", admission.Create),
+			wantErr: `contains pod UID ("old") which differs from running pod "uid-p1"`},
+		{name: "pod elsewhere", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.PodName, s.PodUID = "p2", "uid-p2" }), "", admission.Create),
+			wantErr: `pod "ns/p2" is not running on node "n1" named in the PodCertificateRequest`, forbidden: true},
+		{name: "mirror pod", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.PodName, s.PodUID = "m", "uid-m" }), "", admission.Create),
+			wantErr: `pod "ns/m" is a mirror pod`, forbidden: true},
+		{name: "other service account", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.ServiceAccountName = "default" }), "", admission.Create),
+			wantErr: `contains serviceAccountName ("default") that differs from running pod ("sa")`, forbidden: true},
+		{name: "stale service account uid", attrs: attrs(req(func(s *certificatesv1.PodCertificateRequestSpec) { s.ServiceAccountUID = "old" }), "", admission.Create),
+			wantErr: `names service account UID "old", which differs from the running service account ("uid-sa")`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newTestPlugin(t, node, pod("p1", "n1", nil), pod("p2", "n2", nil), pod("m", "n1", map[string]string{corev1.MirrorPodAnnotationKey: "x"}), sa)
+			err := p.Admit(context.Background(), tt.attrs, nil)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Admit: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || apierrors.IsForbidden(err) != tt.forbidden {
+				t.Fatalf("Admit = %v, want error containing %q, forbidden %v", err, tt.wantErr, tt.forbidden)
+			}
+		})
 	}
 }

@@ -120,9 +120,7 @@ func (a *Authorizer) Authorize(_ context.Context, attrs authorizer.Attributes) (
 		case podsResource:
 			return r.pod()
 		case podCertificateRequestsResource:
-			// Skiff does not serve PodCertificateRequests (the
-			// PodCertificateRequest feature is off).
-			return authorizer.DecisionNoOpinion, "", nil
+			return r.podCertificateRequest()
 		}
 	}
 	if rbac.RulesAllow(attrs, a.rules...) {
@@ -319,6 +317,29 @@ func (r request) resourceSlice() (authorizer.Decision, string, error) {
 		return r.deny("can only list/watch/deletecollection resourceslices with nodeName field selector")
 	}
 	return r.deny("only the following verbs are allowed for a ResourceSlice: get, watch, list, create, update, patch, delete, deletecollection")
+}
+
+// podCertificateRequest allows a node to create PodCertificateRequests
+// (NodeRestriction checks that they are for its own pods), get those the
+// graph ties to it, and list and watch those selecting its spec.nodeName;
+// never their status, which signers write.
+func (r request) podCertificateRequest() (authorizer.Decision, string, error) {
+	if r.attrs.GetSubresource() != "" {
+		return r.deny("nodes may not access the status subresource of PodCertificateRequests")
+	}
+	switch verb := r.attrs.GetVerb(); verb {
+	case "create":
+		return r.allow()
+	case "get":
+		return r.related(podCertificateRequestVertex)
+	case "list", "watch":
+		if r.hasFieldSelector("spec.nodeName") {
+			return r.allow()
+		}
+		return r.deny("can only list/watch podcertificaterequests with nodeName field selector")
+	default:
+		return r.deny(fmt.Sprintf("nodes may not %s podcertificaterequests", verb))
+	}
 }
 
 // nodeObject allows a node to read its own Node object (by name, so that it

@@ -88,6 +88,8 @@ func testGraph() *Graph {
 	})
 	g.AddVolumeAttachment("va1", "n1")
 	g.AddResourceSlice("slice1", "n1")
+	g.AddPodCertificateRequest("ns", "pcr1", "n1")
+	g.AddPodCertificateRequest("ns", "pcr2", "n2")
 	return g
 }
 
@@ -106,6 +108,8 @@ func TestAuthorize(t *testing.T) {
 			group = "coordination.k8s.io"
 		case "resourceslices", "resourceclaims":
 			group = "resource.k8s.io"
+		case "podcertificaterequests":
+			group = "certificates.k8s.io"
 		}
 		return authorizer.AttributesRecord{User: nodeUser("n1"), Verb: verb, APIGroup: group, APIVersion: "v1",
 			Resource: resource, Subresource: subresource, Namespace: namespace, Name: name, ResourceRequest: true}
@@ -158,6 +162,14 @@ func TestAuthorize(t *testing.T) {
 		{"own slice", res("update", "resourceslices", "", "", "slice1"), true, ""},
 		{"list slices", res("list", "resourceslices", "", "", ""), false, "can only list/watch/deletecollection resourceslices with nodeName field selector"},
 		{"list own slices", withSelector(res("list", "resourceslices", "", "", ""), "spec.nodeName=n1"), true, ""},
+		{"create pcr", res("create", "podcertificaterequests", "", "ns", ""), true, ""},
+		{"own pcr", res("get", "podcertificaterequests", "", "ns", "pcr1"), true, ""},
+		{"other node's pcr", res("get", "podcertificaterequests", "", "ns", "pcr2"), false, noRelation},
+		{"same name elsewhere", res("get", "podcertificaterequests", "", "other", "pcr1"), false, noRelation},
+		{"watch own pcrs", withSelector(res("watch", "podcertificaterequests", "", "", ""), "spec.nodeName=n1"), true, ""},
+		{"list all pcrs", res("list", "podcertificaterequests", "", "", ""), false, "can only list/watch podcertificaterequests with nodeName field selector"},
+		{"issue pcr", res("update", "podcertificaterequests", "status", "ns", "pcr1"), false, "nodes may not access the status subresource of PodCertificateRequests"},
+		{"delete pcr", res("delete", "podcertificaterequests", "", "ns", "pcr1"), false, "nodes may not delete podcertificaterequests"},
 		{"static rule", res("list", "services", "", "", ""), true, ""},
 		{"no rule", res("list", "deployments", "", "", ""), false, ""},
 	}
@@ -229,6 +241,8 @@ func TestGraphForgetsDeletedObjects(t *testing.T) {
 	g.DeletePV("pv1")
 	g.DeleteVolumeAttachment("va1")
 	g.DeleteResourceSlice("slice1")
+	g.DeletePodCertificateRequest("ns", "pcr1")
+	g.DeletePodCertificateRequest("ns", "pcr2")
 	if n := g.size(); n != 0 {
 		t.Fatalf("graph keeps %d vertices after every object was deleted", n)
 	}

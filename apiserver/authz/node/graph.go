@@ -21,6 +21,7 @@ const (
 	serviceAccountVertex
 	resourceSliceVertex
 	volumeAttachmentVertex
+	podCertificateRequestVertex
 )
 
 // String names the kind as upstream's authorizer logs it.
@@ -46,6 +47,8 @@ func (k vertexKind) String() string {
 		return "resourceslice"
 	case volumeAttachmentVertex:
 		return "volumeattachment"
+	case podCertificateRequestVertex:
+		return "podcertificaterequest"
 	}
 	return fmt.Sprintf("vertexKind(%d)", byte(k))
 }
@@ -236,7 +239,7 @@ func (g *Graph) DeletePV(name string) {
 // AddVolumeAttachment records attachment → node (nothing when nodeName is
 // empty), replacing what was recorded for the attachment.
 func (g *Graph) AddVolumeAttachment(name, nodeName string) {
-	g.setNodeEdge(volumeAttachmentVertex, name, nodeName)
+	g.setNodeEdge(volumeAttachmentVertex, "", name, nodeName)
 }
 
 // DeleteVolumeAttachment forgets a volume attachment.
@@ -249,7 +252,7 @@ func (g *Graph) DeleteVolumeAttachment(name string) {
 // AddResourceSlice records slice → node (nothing when nodeName is empty),
 // replacing what was recorded for the slice.
 func (g *Graph) AddResourceSlice(name, nodeName string) {
-	g.setNodeEdge(resourceSliceVertex, name, nodeName)
+	g.setNodeEdge(resourceSliceVertex, "", name, nodeName)
 }
 
 // DeleteResourceSlice forgets a resource slice.
@@ -259,14 +262,27 @@ func (g *Graph) DeleteResourceSlice(name string) {
 	g.deleteVertexLocked(resourceSliceVertex, "", name)
 }
 
-func (g *Graph) setNodeEdge(kind vertexKind, name, nodeName string) {
+// AddPodCertificateRequest records request → node, replacing what was
+// recorded for the request (its spec is immutable).
+func (g *Graph) AddPodCertificateRequest(namespace, name, nodeName string) {
+	g.setNodeEdge(podCertificateRequestVertex, namespace, name, nodeName)
+}
+
+// DeletePodCertificateRequest forgets a pod certificate request.
+func (g *Graph) DeletePodCertificateRequest(namespace, name string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.deleteVertexLocked(kind, "", name)
+	g.deleteVertexLocked(podCertificateRequestVertex, namespace, name)
+}
+
+func (g *Graph) setNodeEdge(kind vertexKind, namespace, name, nodeName string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.deleteVertexLocked(kind, namespace, name)
 	if nodeName == "" {
 		return
 	}
-	v := g.ensureVertexLocked(kind, "", name)
+	v := g.ensureVertexLocked(kind, namespace, name)
 	n := g.ensureVertexLocked(nodeVertex, "", nodeName)
 	g.addEdgeLocked(v, n, n)
 }

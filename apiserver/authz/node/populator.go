@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	certificatesv1 "k8s.io/api/certificates/v1"
 
 	corev1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
@@ -58,6 +59,13 @@ func Populate(graph *Graph, f informers.SharedInformerFactory, logger klog.Logge
 		AddFunc: p.addSlice,
 		// spec.nodeName of a slice is immutable.
 		DeleteFunc: p.deleteSlice,
+	}); err != nil {
+		return nil, err
+	}
+	if err := add("pod certificate request", f.Certificates().V1().PodCertificateRequests().Informer(), cache.ResourceEventHandlerFuncs{
+		AddFunc: p.addPodCertificateRequest,
+		// The spec of a request is immutable.
+		DeleteFunc: p.deletePodCertificateRequest,
 	}); err != nil {
 		return nil, err
 	}
@@ -148,5 +156,17 @@ func (p *populator) addSlice(obj any) {
 func (p *populator) deleteSlice(obj any) {
 	if s, ok := tombstoned(obj).(*resourcev1.ResourceSlice); ok {
 		p.graph.DeleteResourceSlice(s.Name)
+	}
+}
+
+func (p *populator) addPodCertificateRequest(obj any) {
+	if r, ok := obj.(*certificatesv1.PodCertificateRequest); ok {
+		p.graph.AddPodCertificateRequest(r.Namespace, r.Name, string(r.Spec.NodeName))
+	}
+}
+
+func (p *populator) deletePodCertificateRequest(obj any) {
+	if r, ok := tombstoned(obj).(*certificatesv1.PodCertificateRequest); ok {
+		p.graph.DeletePodCertificateRequest(r.Namespace, r.Name)
 	}
 }

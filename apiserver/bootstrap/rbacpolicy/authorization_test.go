@@ -12,8 +12,8 @@ import (
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/skiff-dev/skiff/apiserver/admission/signerauthz"
 	"github.com/skiff-dev/skiff/apiserver/authz/rbac"
+	"github.com/skiff-dev/skiff/apiserver/authz/signerauthz"
 )
 
 // policyAuthorizer evaluates the bootstrap policy, plus extra RoleBindings

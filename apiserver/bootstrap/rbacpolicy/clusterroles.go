@@ -197,6 +197,10 @@ func defaultClusterRoles() []rbacv1.ClusterRole {
 		clusterRole("system:aggregated-metrics-reader", map[string]string{
 			aggregateToAdminLabel: "true", aggregateToEditLabel: "true", aggregateToViewLabel: "true",
 		}, allow("get", "list", "watch").groups(resourceMetricsGroup).resources("pods", "nodes").build()),
+		// Reading ClusterTrustBundles, which pods may mount: bound to every
+		// service account.
+		clusterRole("system:cluster-trust-bundle-discovery", nil,
+			allow(read...).groups(certificatesGroup).resources("clustertrustbundles").build()),
 	}
 }
 
@@ -299,6 +303,11 @@ func NodeRules() []rbacv1.PolicyRule {
 		allow("get", "watch", "list").groups(storageGroup).resources("csidrivers").build(),
 		allow("get", "create", "update", "patch", "delete").groups(storageGroup).resources("csinodes").build(),
 		allow("get", "list", "watch").groups(nodeGroup).resources("runtimeclasses").build(),
+		// ClusterTrustBundle projected volumes.
+		allow("get", "list", "watch").groups(certificatesGroup).resources("clustertrustbundles").build(),
+		// podCertificate projected volumes (the Node authorizer and
+		// NodeRestriction limit them to the node's pods).
+		allow("get", "list", "watch", "create").groups(certificatesGroup).resources("podcertificaterequests").build(),
 		// DynamicResourceAllocation.
 		allow("get").groups(resourceGroup).resources("resourceclaims").build(),
 		allow("deletecollection").groups(resourceGroup).resources("resourceslices").build(),
@@ -341,6 +350,7 @@ func kubeSchedulerRules() []rbacv1.PolicyRule {
 		allow(readUpdate...).groups(resourceGroup).resources("resourceclaims/status").build(),
 		allow("update").groups(legacyGroup).resources("pods/finalizers").build(),
 		allow(read...).groups(resourceGroup).resources("resourceslices").build(),
+		allow(read...).groups(resourceGroup).resources("devicetaintrules").build(),                 // DRADeviceTaintRules
 		allow("create", "delete").groups(resourceGroup).resources("resourceclaims").build(),        // DRAExtendedResource
 		allow("update", "patch").groups(resourceGroup).resources("resourceclaims/binding").build(), // DRAResourceClaimGranularStatusAuthorization
 	}
@@ -364,5 +374,6 @@ func defaultClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		// Every service account may read the OIDC discovery documents of the
 		// issuer that signs its tokens.
 		clusterRoleBinding("system:service-account-issuer-discovery", groupSubject(serviceaccount.AllServiceAccountsGroup)),
+		clusterRoleBinding("system:cluster-trust-bundle-discovery", groupSubject(serviceaccount.AllServiceAccountsGroup)),
 	}
 }

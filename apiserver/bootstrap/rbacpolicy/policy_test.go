@@ -51,7 +51,7 @@ func TestRequiredObjects(t *testing.T) {
 			"system:node", "system:node-proxier", "system:node-bootstrapper", "system:node-problem-detector",
 			"system:kube-scheduler", "system:kube-controller-manager", "system:volume-scheduler", "system:kube-dns",
 			"system:heapster", "system:persistent-volume-provisioner", "system:kubelet-api-admin",
-			"system:aggregated-metrics-reader",
+			"system:aggregated-metrics-reader", "system:cluster-trust-bundle-discovery",
 			"system:certificates.k8s.io:certificatesigningrequests:nodeclient",
 			"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
 			"system:certificates.k8s.io:legacy-unknown-approver",
@@ -70,6 +70,7 @@ func TestRequiredObjects(t *testing.T) {
 			"cluster-admin", "system:discovery", "system:basic-user", "system:public-info-viewer", "system:monitoring",
 			"system:node", "system:node-proxier", "system:kube-controller-manager", "system:kube-scheduler",
 			"system:volume-scheduler", "system:kube-dns", "system:service-account-issuer-discovery",
+			"system:cluster-trust-bundle-discovery",
 			"system:controller:deployment-controller",
 		}},
 		{kind: "Role", have: roles, want: []string{
@@ -202,6 +203,7 @@ func TestSelectedBindings(t *testing.T) {
 		{name: "system:basic-user", subjects: []rbacv1.Subject{group("system:authenticated")}},
 		{name: "system:monitoring", subjects: []rbacv1.Subject{group("system:monitoring")}},
 		{name: "system:service-account-issuer-discovery", subjects: []rbacv1.Subject{group("system:serviceaccounts")}},
+		{name: "system:cluster-trust-bundle-discovery", subjects: []rbacv1.Subject{group("system:serviceaccounts")}},
 		{name: "system:kube-dns", subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "kube-system", Name: "kube-dns"}}},
 		{name: "system:volume-scheduler", subjects: []rbacv1.Subject{usr("system:kube-scheduler")}},
 		// Deprecated binding kept without subjects.

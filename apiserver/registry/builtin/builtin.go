@@ -156,7 +156,7 @@ func Groups(c Config) []Group {
 		{GroupVersion: autoscalingv2.SchemeGroupVersion, Resources: autoscaling.Resources(autoscalingv2.SchemeGroupVersion, c.Tables)},
 		{GroupVersion: autoscalingv1.SchemeGroupVersion, Resources: autoscaling.Resources(autoscalingv1.SchemeGroupVersion, c.Tables)},
 		{GroupVersion: batchv1.SchemeGroupVersion, Resources: batch.Resources(c.Tables)},
-		{GroupVersion: certificatesv1.SchemeGroupVersion, Resources: certificates.Resources(c.Tables)},
+		{GroupVersion: certificatesv1.SchemeGroupVersion, Resources: certificates.Resources(c.Tables, c.Authorizer)},
 		{
 			GroupVersion: networkingv1.SchemeGroupVersion, Resources: networking.Resources(c.Tables),
 			Subresources: func(built map[string]rest.Storage) (map[string]rest.Storage, error) {

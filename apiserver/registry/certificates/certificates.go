@@ -1,8 +1,10 @@
 // Package certificates declares certificates.k8s.io/v1
-// CertificateSigningRequests: the requester's identity recorded by the
+// CertificateSigningRequests (the requester's identity recorded by the
 // server on create, a spec that never changes, a status subresource that
 // may not touch approval, and an approval subresource that touches only
-// the conditions.
+// the conditions), ClusterTrustBundles (cluster-scoped PEM trust anchors,
+// selectable by spec.signerName) and PodCertificateRequests (a kubelet's
+// request for a pod's certificate, issued through /status by the signer).
 package certificates
 
 import (
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -20,10 +23,14 @@ import (
 	certificatesvalidation "github.com/skiff-dev/skiff/apiserver/validation/certificates"
 )
 
-type csr = certificatesv1.CertificateSigningRequest
+type (
+	csr                = certificatesv1.CertificateSigningRequest
+	clusterTrustBundle = certificatesv1.ClusterTrustBundle
+)
 
-// Resources returns the certificates.k8s.io/v1 resources.
-func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry.Resource {
+// Resources returns the certificates.k8s.io/v1 resources; authz decides
+// who may issue PodCertificateRequests for a signer.
+func Resources(tables func(schema.GroupResource) rest.TableConvertor, authz authorizer.Authorizer) []registry.Resource {
 	return []registry.Resource{
 		&registry.Definition[*csr]{
 			GroupVersion: certificatesv1.SchemeGroupVersion, Resource: "certificatesigningrequests",
@@ -60,6 +67,21 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 			FieldLabels:    []string{"spec.signerName"},
 			TableConvertor: tables(certificatesv1.Resource("certificatesigningrequests")),
 		},
+		// As upstream's: no status, no generation, no short name.
+		&registry.Definition[*clusterTrustBundle]{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Resource: "clustertrustbundles",
+			Singular: "clustertrustbundle", Kind: "ClusterTrustBundle",
+			New:            func() *clusterTrustBundle { return &clusterTrustBundle{} },
+			NewList:        func() runtime.Object { return &certificatesv1.ClusterTrustBundleList{} },
+			Validate:       certificatesvalidation.ValidateClusterTrustBundle,
+			ValidateUpdate: certificatesvalidation.ValidateClusterTrustBundleUpdate,
+			Fields: func(b *clusterTrustBundle) fields.Set {
+				return fields.Set{"spec.signerName": b.Spec.SignerName}
+			},
+			FieldLabels:    []string{"spec.signerName"},
+			TableConvertor: tables(certificatesv1.Resource("clustertrustbundles")),
+		},
+		podCertificateRequests(func(r string) rest.TableConvertor { return tables(certificatesv1.Resource(r)) }, authz),
 	}
 }
 

@@ -1,10 +1,14 @@
 // Package resource declares resource.k8s.io/v1, dynamic resource
 // allocation: DeviceClasses, ResourceClaims (with status),
-// ResourceClaimTemplates and ResourceSlices.
+// ResourceClaimTemplates, ResourceSlices and DeviceTaintRules (with status).
 package resource
 
 import (
+	"context"
+	"time"
+
 	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -62,5 +66,26 @@ func Resources(tables func(schema.GroupResource) rest.TableConvertor) []registry
 			FieldLabels:    []string{resourcev1.ResourceSliceSelectorNodeName, resourcev1.ResourceSliceSelectorDriver},
 			TableConvertor: table("resourceslices"),
 		},
+		&registry.Definition[*resourcev1.DeviceTaintRule]{
+			GroupVersion: gv, Resource: "devicetaintrules", Singular: "devicetaintrule", Kind: "DeviceTaintRule",
+			Validate:         resourcevalidation.ValidateDeviceTaintRule,
+			ValidateUpdate:   resourcevalidation.ValidateDeviceTaintRuleUpdate,
+			PrepareForUpdate: stampEffectChange,
+			New:              func() *resourcev1.DeviceTaintRule { return &resourcev1.DeviceTaintRule{} },
+			NewList:          func() runtime.Object { return &resourcev1.DeviceTaintRuleList{} },
+			Generation:       true,
+			Status:           &registry.Status[*resourcev1.DeviceTaintRule]{ValidateUpdate: resourcevalidation.ValidateDeviceTaintRuleStatusUpdate},
+			TableConvertor:   table("devicetaintrules"),
+		},
+	}
+}
+
+// stampEffectChange makes a rule's taint.timeAdded say when its effect was
+// set, as upstream's strategy does: an update that changes the effect but
+// keeps the old time gets the current second (the eviction controller
+// counts toleration seconds from it).
+func stampEffectChange(_ context.Context, r, old *resourcev1.DeviceTaintRule) {
+	if r.Spec.Taint.Effect != old.Spec.Taint.Effect && r.Spec.Taint.TimeAdded.Equal(old.Spec.Taint.TimeAdded) {
+		r.Spec.Taint.TimeAdded = &metav1.Time{Time: time.Now().Truncate(time.Second)}
 	}
 }

@@ -7,5 +7,9 @@ import (
 )
 
 func TestFixtures(t *testing.T) {
-	vt.RunFixtures(t, map[string]vt.Validator{"CertificateSigningRequest": vt.Kind(ValidateCertificateSigningRequest)})
+	vt.RunFixtures(t, map[string]vt.Validator{
+		"CertificateSigningRequest": vt.Kind(ValidateCertificateSigningRequest),
+		"ClusterTrustBundle":        vt.Kind(ValidateClusterTrustBundle),
+		"PodCertificateRequest":     vt.Kind(ValidatePodCertificateRequest),
+	})
 }

@@ -12,5 +12,6 @@ func TestFixtures(t *testing.T) {
 		"ResourceClaim":         vt.Kind(ValidateResourceClaim),
 		"ResourceClaimTemplate": vt.Kind(ValidateResourceClaimTemplate),
 		"ResourceSlice":         vt.Kind(ValidateResourceSlice),
+		"DeviceTaintRule":       vt.Kind(ValidateDeviceTaintRule),
 	})
 }

@@ -169,7 +169,7 @@ func validateDevice(d resourcev1.Device, fldPath *field.Path, perDeviceNodeSelec
 		errs = append(errs, validateQualifiedName(string(k), capPath)...)
 	}
 	errs = append(errs, validateBoundedSet(len(d.Taints), resourcev1.DeviceTaintsMaxLength, fldPath.Child("taints"), func(i int, p *field.Path) field.ErrorList {
-		return validateDeviceTaint(d.Taints[i], p)
+		return validateDeviceTaint(d.Taints[i], nil, p)
 	}, nil)...)
 	errs = append(errs, validateBoundedSet(len(d.ConsumesCounters), resourcev1.ResourceSliceMaxDeviceCounterConsumptionsPerDevice, fldPath.Child("consumesCounters"), func(i int, p *field.Path) field.ErrorList {
 		c := d.ConsumesCounters[i]
@@ -318,12 +318,18 @@ func validateCIdentifier(id string, fldPath *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateDeviceTaint(t resourcev1.DeviceTaint, fldPath *field.Path) field.ErrorList {
+// validateDeviceTaint checks a taint's key, value and effect; the effect
+// only when it is new or changed from old's (nil on create), so that stored
+// objects with an effect a later release added stay writable.
+func validateDeviceTaint(t resourcev1.DeviceTaint, old *resourcev1.DeviceTaint, fldPath *field.Path) field.ErrorList {
 	errs := validateLabelName(t.Key, fldPath.Child("key"))
 	if t.Value != "" {
 		for _, msg := range validation.IsValidLabelValue(t.Value) {
 			errs = append(errs, field.Invalid(fldPath.Child("value"), t.Value, msg))
 		}
+	}
+	if old != nil && old.Effect == t.Effect {
+		return errs
 	}
 	switch {
 	case t.Effect == "":
