@@ -2,7 +2,6 @@ package certificateapproval
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -10,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/authz/signerauthz"
@@ -30,8 +28,7 @@ func Register(plugins *admission.Plugins) {
 
 // Plugin checks the approve permission on updates of CSR approvals.
 type Plugin struct {
-	*admission.Handler
-	authz authorizer.Authorizer
+	signerauthz.Plugin
 }
 
 var (
@@ -41,18 +38,7 @@ var (
 )
 
 // New returns the plugin, which handles updates.
-func New() *Plugin { return &Plugin{Handler: admission.NewHandler(admission.Update)} }
-
-// SetAuthorizer sets the authorizer the plugin asks.
-func (p *Plugin) SetAuthorizer(authz authorizer.Authorizer) { p.authz = authz }
-
-// ValidateInitialization reports a missing authorizer.
-func (p *Plugin) ValidateInitialization() error {
-	if p.authz == nil {
-		return errors.New(PluginName + " requires an authorizer")
-	}
-	return nil
-}
+func New() *Plugin { return &Plugin{Plugin: signerauthz.NewPlugin(PluginName, admission.Update)} }
 
 // Validate forbids an update of certificatesigningrequests/approval unless
 // the user may approve for the CSR's signer. The signer is taken from the
@@ -66,7 +52,7 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 	if !ok {
 		return admission.NewForbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.GetOldObject()))
 	}
-	if !signerauthz.Allowed(ctx, p.authz, a.GetUserInfo(), "approve", csr.Spec.SignerName) {
+	if !p.Allowed(ctx, a.GetUserInfo(), "approve", csr.Spec.SignerName) {
 		klog.FromContext(ctx).V(1).Info("User not permitted to approve CertificateSigningRequest", "csr", csr.Name, "signer", csr.Spec.SignerName, "user", a.GetUserInfo().GetName())
 		return admission.NewForbidden(a, fmt.Errorf("user not permitted to approve requests with signerName %q", csr.Spec.SignerName))
 	}

@@ -2,7 +2,6 @@ package certificatesigning
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -12,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/authz/signerauthz"
@@ -32,8 +30,7 @@ func Register(plugins *admission.Plugins) {
 
 // Plugin checks the sign permission on updates of CSR status.
 type Plugin struct {
-	*admission.Handler
-	authz authorizer.Authorizer
+	signerauthz.Plugin
 }
 
 var (
@@ -43,18 +40,7 @@ var (
 )
 
 // New returns the plugin, which handles updates.
-func New() *Plugin { return &Plugin{Handler: admission.NewHandler(admission.Update)} }
-
-// SetAuthorizer sets the authorizer the plugin asks.
-func (p *Plugin) SetAuthorizer(authz authorizer.Authorizer) { p.authz = authz }
-
-// ValidateInitialization reports a missing authorizer.
-func (p *Plugin) ValidateInitialization() error {
-	if p.authz == nil {
-		return errors.New(PluginName + " requires an authorizer")
-	}
-	return nil
-}
+func New() *Plugin { return &Plugin{Plugin: signerauthz.NewPlugin(PluginName, admission.Update)} }
 
 // Validate forbids an update of certificatesigningrequests/status that
 // changes the certificate or the conditions unless the user may sign for
@@ -75,7 +61,7 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 		apiequality.Semantic.DeepEqual(oldCSR.Status.Conditions, csr.Status.Conditions) {
 		return nil
 	}
-	if !signerauthz.Allowed(ctx, p.authz, a.GetUserInfo(), "sign", oldCSR.Spec.SignerName) {
+	if !p.Allowed(ctx, a.GetUserInfo(), "sign", oldCSR.Spec.SignerName) {
 		klog.FromContext(ctx).V(1).Info("User not permitted to sign CertificateSigningRequest", "csr", oldCSR.Name, "signer", oldCSR.Spec.SignerName, "user", a.GetUserInfo().GetName())
 		return admission.NewForbidden(a, fmt.Errorf("user not permitted to sign requests with signerName %q", oldCSR.Spec.SignerName))
 	}

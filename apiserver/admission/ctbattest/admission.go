@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver/authz/signerauthz"
@@ -32,8 +31,7 @@ func Register(plugins *admission.Plugins) {
 
 // Plugin checks the attest permission of ClusterTrustBundle writers.
 type Plugin struct {
-	*admission.Handler
-	authz authorizer.Authorizer
+	signerauthz.Plugin
 }
 
 var (
@@ -44,18 +42,7 @@ var (
 
 // New returns the plugin, which handles creates and updates.
 func New() *Plugin {
-	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update)}
-}
-
-// SetAuthorizer sets the authorizer the attest check asks.
-func (p *Plugin) SetAuthorizer(a authorizer.Authorizer) { p.authz = a }
-
-// ValidateInitialization reports a missing authorizer.
-func (p *Plugin) ValidateInitialization() error {
-	if p.authz == nil {
-		return fmt.Errorf("%s requires an authorizer", PluginName)
-	}
-	return nil
+	return &Plugin{Plugin: signerauthz.NewPlugin(PluginName, admission.Create, admission.Update)}
 }
 
 // Validate refuses a ClusterTrustBundle write with a signer name the user
@@ -77,7 +64,7 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 	if a.GetOperation() == admission.Update && onlyGCFieldsChanged(a.GetObject(), a.GetOldObject()) {
 		return nil
 	}
-	if !signerauthz.Allowed(ctx, p.authz, a.GetUserInfo(), "attest", bundle.Spec.SignerName) {
+	if !p.Allowed(ctx, a.GetUserInfo(), "attest", bundle.Spec.SignerName) {
 		klog.V(4).InfoS("User may not attest for the ClusterTrustBundle's signer", "clusterTrustBundle", bundle.Name, "signerName", bundle.Spec.SignerName, "user", a.GetUserInfo().GetName())
 		return admission.NewForbidden(a, fmt.Errorf("user not permitted to attest for signerName %q", bundle.Spec.SignerName))
 	}
