@@ -3,7 +3,6 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -60,31 +59,12 @@ func (c *Cluster) saveLogs() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := copyFile(l, filepath.Join(saved, rel)); err != nil {
+		// The copy goes into a fresh directory, so it is never already there.
+		if err := copyIfMissing(l, filepath.Join(saved, rel)); err != nil {
 			return "", fmt.Errorf("keep the logs: %w", err)
 		}
 	}
 	return saved, nil
-}
-
-func copyFile(from, to string) error {
-	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
-		return err
-	}
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // failedUpError is a failed Up's error once the cluster's directory is
